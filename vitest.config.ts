@@ -1,0 +1,34 @@
+// Three suites that run separately (`npm run test:unit|test:workflow|test:integration`) or together.
+// Workflow and integration suites share a global setup that starts the real Temporal servers from the
+// project-local binaries and bundles the workflows once.
+import { defineConfig } from 'vitest/config';
+
+const slow = { testTimeout: 120_000, hookTimeout: 180_000 };
+
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    reporters: ['default'],
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
+      {
+        test: {
+          name: 'workflow',
+          include: ['test/workflow/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          // one time-skipping server is shared: files take turns so one file's skipped hours stay its own
+          fileParallelism: false,
+          ...slow,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          ...slow,
+        },
+      },
+    ],
+  },
+});
