@@ -16,8 +16,8 @@ export default defineConfig({
           name: 'workflow',
           include: ['test/workflow/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
-          // one time-skipping server is shared: files take turns so one file's skipped hours stay its own
-          fileParallelism: false,
+          // one time-skipping server is shared: files take turns in one process so skipped hours stay their own
+          poolOptions: { forks: { singleFork: true } },
           ...slow,
         },
       },

@@ -1,0 +1,108 @@
+/**
+ * The local Temporal dev server (`temporal server start-dev`), a real server whose SQLite file lives in
+ * the data folder so workflows survive a restart. Started as a child process, awaited until it answers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { ensureTemporal } from '../../scripts/install-temporal.mjs';
+
+export interface DevServerOptions {
+  dataDir: string;
+  ip?: string;
+  port?: number;
+  uiPort?: number;
+  namespace?: string;
+  /** extra `start-dev` flags, e.g. dynamic config values */
+  extraArgs?: string[];
+  /** how long to wait for the server to answer */
+  readyTimeoutMs?: number;
+}
+
+export interface RunningDevServer {
+  address: string;
+  uiUrl: string;
+  namespace: string;
+  dbFile: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Resolves when a Temporal frontend answers at `address`, or rejects after `timeoutMs`. */
+export async function waitForTemporal(address: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`temporal exited with code ${child.exitCode} before answering`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`Temporal did not answer at ${address} within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+/** True when a Temporal frontend already answers at `address`. */
+export async function temporalAnswers(address: string): Promise<boolean> {
+  try {
+    await waitForTemporal(address, 1500);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  const { temporal } = ensureTemporal({ quiet: true });
+  const ip = options.ip ?? '127.0.0.1';
+  const port = options.port ?? 7233;
+  const uiPort = options.uiPort ?? port + 1000;
+  const namespace = options.namespace ?? 'default';
+  const dir = join(options.dataDir, 'temporal');
+  mkdirSync(dir, { recursive: true });
+  const dbFile = join(dir, 'temporal.sqlite');
+  const args = [
+    'server', 'start-dev',
+    '--ip', ip, '--port', String(port), '--ui-port', String(uiPort),
+    '--namespace', namespace, '--db-filename', dbFile,
+    '--log-level', 'error', '--log-format', 'pretty',
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(temporal, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const address = `${ip}:${port}`;
+  try {
+    await waitForTemporal(address, options.readyTimeoutMs ?? 60_000, child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${stderr}`);
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    address,
+    uiUrl: `http://${ip}:${uiPort}`,
+    namespace,
+    dbFile,
+    child,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
