@@ -119,6 +119,8 @@ function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
 
 const TYPE_NAMES: Record<string, string> = {
   string: 'text',
+  record: 'a mapping (key: value)',
+  map: 'a mapping (key: value)',
   number: 'a number',
   int: 'a whole number',
   object: 'a mapping (key: value)',

@@ -3,6 +3,7 @@
  * and the position of a path in the text so every problem can say where it is.
  */
 import {
+  isCollection,
   isMap,
   isPair,
   isScalar,
@@ -82,12 +83,29 @@ function pathOfVisit(ancestors: readonly unknown[], key: number | 'key' | 'value
 
 export function readYaml(text: string): YamlResult {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, merge: true });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: true,
+    uniqueKeys: true,
+    merge: true,
+    logLevel: 'silent',
+  });
   const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map(syntaxProblem);
   if (problems.length > 0) return { ok: false, problems };
 
   const rounded: { path: PathSegment[]; source: string; node: Node }[] = [];
   visit(doc, {
+    Pair(_key, pair) {
+      const key: unknown = pair.key;
+      if (isCollection(key)) {
+        const position = key.range ? lines.linePos(key.range[0]) : undefined;
+        problems.push({
+          path: position ? `line ${position.line}, column ${position.col}` : '(yaml)',
+          message: 'a key must be plain text, not a list or a mapping',
+          ...(position ? { line: position.line, column: position.col } : {}),
+        });
+      }
+    },
     Scalar(key, node, ancestors) {
       if (key === 'key') return;
       if (
