@@ -53,90 +53,96 @@ const modelSchema = z.strictObject({
   active: z.boolean().optional(),
 });
 
-export const emulatorConfigSchema = z
-  .strictObject({
-    orgId: z
-      .string()
-      .regex(/^org_[A-Za-z0-9]+$/, 'must look like org_ followed by letters or digits')
-      .default('org_01emulator0000000000000000'),
-    keys: z.array(keySchema).default([]),
-    /** false: serve only the models listed under `models` */
-    includeDefaultModels: z.boolean().default(true),
-    /** whose limits the x-ratelimit-* headers show when a request names no (known) model */
-    defaultModel: z.string().min(1).optional(),
-    models: z.record(z.string().min(1), modelSchema).default({}),
-    batchDiscountPercent: percent.default(50),
-    cachedDiscountPercent: percent.default(50),
-    /** added before every chat completion answers (ms) */
-    latencyMs: nonNegative.default(0),
-    /** added between streamed tokens (ms) */
-    perTokenLatencyMs: nonNegative.default(0),
-    rateLimits: z
-      .strictObject({
-        /** bucket: continuous refill (Groq-like); fixed: counters reset on clock-aligned windows */
-        algorithm: z.enum(['bucket', 'fixed']).default('bucket'),
-        /** false: never answer 429/413 (headers are still sent) */
-        enforce: z.boolean().default(true),
-      })
-      .default({ algorithm: 'bucket', enforce: true }),
-    batch: z
-      .strictObject({
-        /** requests of one batch in flight at once */
-        concurrency: positiveInt.default(4),
-        /** time spent in `validating` (ms) */
-        validatingMs: nonNegative.default(50),
-        /** time spent per request (ms) */
-        requestMs: nonNegative.default(0),
-        /** time spent in `finalizing` (ms) */
-        finalizingMs: nonNegative.default(50),
-      })
-      .default({ concurrency: 4, validatingMs: 50, requestMs: 0, finalizingMs: 50 }),
-    /** largest chat/admin request body (bytes); files may be up to 100 MB */
-    maxBodyBytes: positiveInt.default(32 * 1024 * 1024),
-  })
-  .superRefine((config, ctx) => {
-    const names = new Set<string>();
-    const secrets = new Set<string>();
-    config.keys.forEach((key, index) => {
-      if (names.has(key.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['keys', index, 'name'],
-          message: `duplicate key name ${key.name}`,
-        });
-      if (secrets.has(key.secret))
-        ctx.addIssue({ code: 'custom', path: ['keys', index, 'secret'], message: 'duplicate secret' });
+export const emulatorConfigSchema = z.strictObject({
+  orgId: z
+    .string()
+    .regex(/^org_[A-Za-z0-9]+$/, 'must look like org_ followed by letters or digits')
+    .default('org_01emulator0000000000000000'),
+  keys: z.array(keySchema).default([]),
+  /** false: serve only the models listed under `models` */
+  includeDefaultModels: z.boolean().default(true),
+  /** whose limits the x-ratelimit-* headers show when a request names no (known) model */
+  defaultModel: z.string().min(1).optional(),
+  models: z.record(z.string().min(1), modelSchema).default({}),
+  batchDiscountPercent: percent.default(50),
+  cachedDiscountPercent: percent.default(50),
+  /** added before every chat completion answers (ms) */
+  latencyMs: nonNegative.default(0),
+  /** added between streamed tokens (ms) */
+  perTokenLatencyMs: nonNegative.default(0),
+  rateLimits: z
+    .strictObject({
+      /** bucket: continuous refill (Groq-like); fixed: counters reset on clock-aligned windows */
+      algorithm: z.enum(['bucket', 'fixed']).default('bucket'),
+      /** false: never answer 429/413 (headers are still sent) */
+      enforce: z.boolean().default(true),
+    })
+    .default({ algorithm: 'bucket', enforce: true }),
+  batch: z
+    .strictObject({
+      /** requests of one batch in flight at once */
+      concurrency: positiveInt.default(4),
+      /** time spent in `validating` (ms) */
+      validatingMs: nonNegative.default(50),
+      /** time spent per request (ms) */
+      requestMs: nonNegative.default(0),
+      /** time spent in `finalizing` (ms) */
+      finalizingMs: nonNegative.default(50),
+    })
+    .default({ concurrency: 4, validatingMs: 50, requestMs: 0, finalizingMs: 50 }),
+  /** largest chat/admin request body (bytes); files may be up to 100 MB */
+  maxBodyBytes: positiveInt.default(32 * 1024 * 1024),
+});
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Problems that involve more than one field (duplicate keys, unpriced new models, an unknown default
+ * model). Reads the raw input defensively so they are listed even when other fields are malformed.
+ */
+function crossFieldProblems(input: unknown): { path: PropertyKey[]; message: string }[] {
+  const problems: { path: PropertyKey[]; message: string }[] = [];
+  if (!isRecord(input)) return problems;
+  const names = new Set<unknown>();
+  const secrets = new Set<unknown>();
+  if (Array.isArray(input.keys)) {
+    input.keys.forEach((key: unknown, index) => {
+      if (!isRecord(key)) return;
+      if (typeof key.name === 'string' && names.has(key.name))
+        problems.push({ path: ['keys', index, 'name'], message: `duplicate key name ${key.name}` });
+      if (typeof key.secret === 'string' && secrets.has(key.secret))
+        problems.push({ path: ['keys', index, 'secret'], message: 'duplicate secret' });
       names.add(key.name);
       secrets.add(key.secret);
     });
-    for (const [id, model] of Object.entries(config.models)) {
-      const known = config.includeDefaultModels && id in DEFAULT_MODELS;
-      if (!known) {
-        for (const field of ['input', 'output'] as const) {
-          if (model.price?.[field] === undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['models', id, 'price', field],
-              message: 'required for a model that is not one of the defaults',
-            });
-          }
-        }
+  }
+  const includeDefaults = input.includeDefaultModels !== false;
+  const models = isRecord(input.models) ? input.models : {};
+  for (const [id, model] of Object.entries(models)) {
+    if (includeDefaults && id in DEFAULT_MODELS) continue;
+    const price = isRecord(model) && isRecord(model.price) ? model.price : {};
+    for (const field of ['input', 'output'] as const) {
+      if (price[field] === undefined) {
+        problems.push({
+          path: ['models', id, 'price', field],
+          message: 'required for a model that is not one of the defaults',
+        });
       }
     }
-    const modelIds = new Set([
-      ...(config.includeDefaultModels ? Object.keys(DEFAULT_MODELS) : []),
-      ...Object.keys(config.models),
-    ]);
-    if (modelIds.size === 0)
-      ctx.addIssue({ code: 'custom', path: ['models'], message: 'no models configured' });
-    if (config.defaultModel !== undefined && !modelIds.has(config.defaultModel)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['defaultModel'],
-        message: `not a configured model: ${config.defaultModel}`,
-      });
-    }
-  });
+  }
+  const modelIds = new Set([...(includeDefaults ? Object.keys(DEFAULT_MODELS) : []), ...Object.keys(models)]);
+  if (modelIds.size === 0) problems.push({ path: ['models'], message: 'no models configured' });
+  if (
+    input.defaultModel !== undefined &&
+    typeof input.defaultModel === 'string' &&
+    !modelIds.has(input.defaultModel)
+  ) {
+    problems.push({ path: ['defaultModel'], message: `not a configured model: ${input.defaultModel}` });
+  }
+  return problems;
+}
 
 /** What a config file or `startEmulator({ config })` may hold. */
 export type EmulatorConfigInput = z.input<typeof emulatorConfigSchema>;
@@ -198,9 +204,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** Validate and complete a config; throws ConfigError listing every problem. */
 export function resolveConfig(input: unknown = {}, source?: string): EmulatorConfig {
   const parsed = emulatorConfigSchema.safeParse(input ?? {});
-  if (!parsed.success) {
+  const issues = [...(parsed.success ? [] : parsed.error.issues), ...crossFieldProblems(input ?? {})];
+  if (!parsed.success || issues.length > 0) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
+      issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
       source,
     );
   }
