@@ -88,7 +88,7 @@ export function readYaml(text: string): YamlResult {
     prettyErrors: true,
     uniqueKeys: true,
     merge: true,
-    logLevel: 'silent',
+    logLevel: 'error',
   });
   const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map(syntaxProblem);
   if (problems.length > 0) return { ok: false, problems };
