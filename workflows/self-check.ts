@@ -3,7 +3,8 @@
  * version and probes the upstream with a named key, waiting durably between probes while the upstream
  * is not ready yet (as at start-up). `groq-governor up` runs it once the worker is polling.
  */
-import { proxyActivities, sleep, type Duration } from '@temporalio/workflow';
+import { proxyActivities, sleep } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { SelfCheckActivities } from '../activities/self-check';
 
 export interface SelfCheckInput {
