@@ -17,9 +17,11 @@ export const defaultText = readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Raw = Record<string, any>;
 
+const exampleRaw = parseYaml(exampleText) as Raw;
+
 /** A fresh, valid config object (the example file) to mutate in a test. */
 export function validRaw(): Raw {
-  return parseYaml(exampleText) as Raw;
+  return structuredClone(exampleRaw);
 }
 
 /** Validate an object the way a file would be: through YAML text. */

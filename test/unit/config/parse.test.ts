@@ -152,6 +152,21 @@ describe('defaults', () => {
     expect(warnings.filter((w) => /no Groq limits/.test(w.message))).toHaveLength(5);
   });
 
+  it('an optional section or list left empty counts as absent; an empty required field does not', () => {
+    const text = defaultText.replace(
+      /\ngateway:[\s\S]*$/,
+      '\ngateway:\nreports:\n  schedule:\n  webhooks:\n',
+    );
+    const config = configOf(parseConfig(text));
+    expect(config.gateway.port).toBe(8080);
+    expect(config.reports.schedule).toEqual({ dayOfWeek: 'MONDAY', hour: 9, minute: 0 });
+    expect(config.reports.webhooks).toEqual([]);
+    const problems = problemsOf(parseConfig(defaultText.replace('  timezone: UTC', '  timezone:')));
+    expect(problems.map((p) => [p.path, p.message])).toEqual([
+      ['org.timezone', 'expected text, got an empty value'],
+    ]);
+  });
+
   it('puts the reports directory under the data dir', () => {
     const raw = validRaw();
     delete raw.reports.directory;
