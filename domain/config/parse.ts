@@ -188,8 +188,10 @@ function knownFields(path: PathSegment[]): string[] {
         schema instanceof z.ZodPrefault
       ) {
         schema = schema.def.innerType;
-      } else if (schema instanceof z.ZodPipe) schema = schema.def.in;
-      else break;
+      } else if (schema instanceof z.ZodPipe) {
+        // a preprocess step is a pipe from a transform into the real schema
+        schema = schema.def.in instanceof z.ZodTransform ? schema.def.out : schema.def.in;
+      } else break;
     }
     if (segment === null) break;
     if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, unknown>)[String(segment)];

@@ -57,6 +57,11 @@ function usdAmount(what: string) {
   });
 }
 
+/** An optional section or list left empty in YAML (`gateway:` with every line commented out) counts as absent. */
+function emptyIsAbsent<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema);
+}
+
 const int = (message = 'expected a whole number') => z.number({ error: message }).int({ error: message });
 const positiveInt = () => int('expected a whole number > 0').positive({ error: 'must be > 0' });
 
@@ -102,7 +107,7 @@ const orgSchema = z.strictObject({
     )
     .default([...DEFAULT_ALERT_THRESHOLDS]),
   timezone,
-  webhooks: z.array(httpUrl).default([]),
+  webhooks: emptyIsAbsent(z.array(httpUrl).default([])),
 });
 
 const modelLimitsSchema = z.strictObject({
@@ -114,7 +119,7 @@ const modelLimitsSchema = z.strictObject({
 
 const groqSchema = z.strictObject({
   baseUrl: httpUrl.default(DEFAULT_BASE_URL).transform((url) => url.replace(/\/+$/, '')),
-  limits: z.record(z.string(), modelLimitsSchema).default({}),
+  limits: emptyIsAbsent(z.record(z.string(), modelLimitsSchema).default({})),
 });
 
 const priceSchema = z
@@ -210,32 +215,34 @@ const catchupWindow = z.string().transform((text, ctx) => {
 });
 
 const reportsSchema = z.strictObject({
-  schedule: z
-    .strictObject({
-      dayOfWeek: dayOfWeek.default('MONDAY'),
-      hour: int('expected an hour 0..23')
-        .min(0, { error: 'must be >= 0' })
-        .max(23, { error: 'must be <= 23' })
-        .default(9),
-      minute: int('expected a minute 0..59')
-        .min(0, { error: 'must be >= 0' })
-        .max(59, { error: 'must be <= 59' })
-        .default(0),
-    })
-    .prefault({}),
+  schedule: emptyIsAbsent(
+    z
+      .strictObject({
+        dayOfWeek: dayOfWeek.default('MONDAY'),
+        hour: int('expected an hour 0..23')
+          .min(0, { error: 'must be >= 0' })
+          .max(23, { error: 'must be <= 23' })
+          .default(9),
+        minute: int('expected a minute 0..59')
+          .min(0, { error: 'must be >= 0' })
+          .max(59, { error: 'must be <= 59' })
+          .default(0),
+      })
+      .prefault({}),
+  ),
   catchupWindow: catchupWindow.default({ text: DEFAULT_CATCHUP_WINDOW, ms: 86_400_000 }),
-  webhooks: z.array(httpUrl).default([]),
+  webhooks: emptyIsAbsent(z.array(httpUrl).default([])),
   directory: z.string().trim().min(1, { error: 'must not be empty' }).optional(),
 });
 
 export const configSchema = z.strictObject({
   org: orgSchema,
-  groq: groqSchema.prefault({}),
+  groq: emptyIsAbsent(groqSchema.prefault({})),
   pricing: pricingSchema,
   upstreamKeys: z.array(upstreamKeySchema),
   teams: z.record(z.string(), teamSchema),
-  gateway: gatewaySchema.prefault({}),
-  reports: reportsSchema.prefault({}),
+  gateway: emptyIsAbsent(gatewaySchema.prefault({})),
+  reports: emptyIsAbsent(reportsSchema.prefault({})),
 });
 
 export type ValidatedConfig = z.output<typeof configSchema>;
