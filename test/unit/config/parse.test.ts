@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   parseConfig,
@@ -112,6 +113,15 @@ describe('the shipped configurations', () => {
       input: 1_000_000_000n,
       output: 3_000_000_000n,
     });
+  });
+
+  it('the minimal file in docs/configuration.md is valid, with the one warning the doc promises', () => {
+    const doc = readFileSync('docs/configuration.md', 'utf8');
+    const minimal = /## A minimal file\n\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(minimal).toBeDefined();
+    const result = parseConfig(minimal!, 'minimal.yaml');
+    configOf(result);
+    expect(result.ok && result.warnings.map((w) => w.path)).toEqual(['teams.chatbot.allowedModels[0]']);
   });
 
   it('loadConfigOrThrow loads the default when no path is given', async () => {
