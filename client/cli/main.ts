@@ -35,7 +35,8 @@ const commands: Record<string, CommandEntry> = {
 function usage(io: CliIO): void {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   io.stdout('usage: groq-governor <command> [options]\n');
-  for (const [name, entry] of Object.entries(commands)) io.stdout(`  ${name.padEnd(width)}  ${entry.summary}`);
+  for (const [name, entry] of Object.entries(commands))
+    io.stdout(`  ${name.padEnd(width)}  ${entry.summary}`);
 }
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

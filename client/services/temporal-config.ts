@@ -16,7 +16,9 @@ export interface TemporalTarget {
   configured: boolean;
 }
 
-export function resolveTemporalTarget(defaults: { address?: string; namespace?: string } = {}): TemporalTarget {
+export function resolveTemporalTarget(
+  defaults: { address?: string; namespace?: string } = {},
+): TemporalTarget {
   const loaded = loadClientConnectConfig();
   const configured = loaded.connectionOptions.address !== undefined;
   const address = loaded.connectionOptions.address ?? defaults.address ?? '127.0.0.1:7233';

@@ -30,11 +30,16 @@ export interface RunningDevServer {
 }
 
 /** Resolves when a Temporal frontend answers at `address`, or rejects after `timeoutMs`. */
-export async function waitForTemporal(address: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+export async function waitForTemporal(
+  address: string,
+  timeoutMs: number,
+  child?: ChildProcess,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`temporal exited with code ${child.exitCode} before answering`);
+    if (child && child.exitCode !== null)
+      throw new Error(`temporal exited with code ${child.exitCode} before answering`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -71,10 +76,22 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   mkdirSync(dir, { recursive: true });
   const dbFile = join(dir, 'temporal.sqlite');
   const args = [
-    'server', 'start-dev',
-    '--ip', ip, '--port', String(port), '--ui-port', String(uiPort),
-    '--namespace', namespace, '--db-filename', dbFile,
-    '--log-level', 'error', '--log-format', 'pretty',
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--namespace',
+    namespace,
+    '--db-filename',
+    dbFile,
+    '--log-level',
+    'error',
+    '--log-format',
+    'pretty',
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(temporal, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -51,7 +51,12 @@ try {
   mkdirSync(outDir, { recursive: true });
   for (const scenario of scenarios) {
     const taskQueue = `record-${scenario.name}`;
-    const worker = await Worker.create({ connection: workerConnection, taskQueue, workflowsPath, activities: scenario.activities });
+    const worker = await Worker.create({
+      connection: workerConnection,
+      taskQueue,
+      workflowsPath,
+      activities: scenario.activities,
+    });
     const handle = await client.workflow.start(scenario.workflowType, {
       taskQueue,
       workflowId: `record-${scenario.name}`,
@@ -61,7 +66,16 @@ try {
     // the CLI writes the standard JSON history format that every Temporal tool reads
     const shown = spawnSync(
       ensureTemporal({ quiet: true }).temporal,
-      ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', server.address, '--output', 'json'],
+      [
+        'workflow',
+        'show',
+        '--workflow-id',
+        handle.workflowId,
+        '--address',
+        server.address,
+        '--output',
+        'json',
+      ],
       { encoding: 'utf8' },
     );
     if (shown.status !== 0) throw new Error(`temporal workflow show failed: ${shown.stderr}`);

@@ -1,0 +1,124 @@
+/**
+ * A whole Groq Governor stack in one process tree: Temporal (the configured cluster, one already
+ * answering, or a dev server started here with its SQLite file in the data folder), the ledger
+ * (PGlite in the data folder or DATABASE_URL), the upstream (Groq or the emulator) and a worker.
+ * Everything started here is stopped by `stop()`, in reverse order; nothing configured from outside is.
+ */
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createGroqClientFactory } from '../../activities/groq-client';
+import type { GovernorConfig } from '../../domain/config';
+import { TASK_QUEUES } from '../../domain/task-queues';
+import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../ledger';
+import { activityDeps } from '../../workers/dependencies';
+import { installRuntime } from '../../workers/runtime';
+import { connectWorker, createGovernorWorker } from '../../workers/worker';
+import type { SelfCheckResult } from '../../workflows/self-check';
+import { connectClient, resolveTemporalTarget, type TemporalTarget } from './temporal-config';
+import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
+import { startUpstream, type Upstream } from './upstream';
+
+export interface StackOptions {
+  config: GovernorConfig;
+  dataDir: string;
+  temporalPort: number;
+  temporalUiPort: number;
+  emulatorPort: number;
+  log: (line: string) => void;
+}
+
+export interface RunningStack {
+  temporal: { target: TemporalTarget; uiUrl?: string; started: boolean };
+  ledger: LedgerStore;
+  ledgerDescription: string;
+  upstream: Upstream;
+  client: Client;
+  selfCheck: SelfCheckResult;
+  /** resolves (or rejects) when the worker stops on its own */
+  workerDone: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const { config, dataDir, log } = options;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error) => log(`shutdown: ${String(error)}`));
+    cleanups.length = 0;
+  };
+  try {
+    installRuntime();
+    const target = resolveTemporalTarget({ address: `127.0.0.1:${options.temporalPort}` });
+    let devServer: RunningDevServer | undefined;
+    if (target.configured) {
+      log(`Temporal: using ${target.address} (namespace ${target.namespace}) from the environment`);
+    } else if (await temporalAnswers(target.address)) {
+      log(`Temporal: reusing the server already answering at ${target.address}`);
+    } else {
+      log(`Temporal: starting the dev server on ${target.address}`);
+      devServer = await startDevServer({
+        dataDir,
+        port: options.temporalPort,
+        uiPort: options.temporalUiPort,
+      });
+      cleanups.push(() => devServer!.stop());
+    }
+
+    const ledgerTarget = resolveLedgerTarget({ dataDir });
+    const ledger = await openLedger({ dataDir });
+    cleanups.push(() => ledger.close());
+    const ledgerDescription = describeLedgerTarget(ledgerTarget);
+    log(`Ledger: ${ledgerDescription}, schema version ${ledger.migrations.current}`);
+
+    const upstream = await startUpstream(config, { emulatorPort: options.emulatorPort });
+    cleanups.push(() => upstream.close());
+    log(
+      upstream.kind === 'emulator'
+        ? `Groq: emulator at ${upstream.baseURL} (no GROQ_API_KEY or upstream key secret set)`
+        : `Groq: ${upstream.baseURL}`,
+    );
+
+    const workerConnection: NativeConnection = await connectWorker(target);
+    cleanups.push(() => workerConnection.close());
+    const groq = createGroqClientFactory({ baseURL: upstream.baseURL, resolver: upstream.resolver });
+    const worker: Worker = await createGovernorWorker({
+      connection: workerConnection,
+      namespace: target.namespace,
+      activities: createActivities(activityDeps({ ledger, groq })),
+    });
+    const workerDone = worker.run();
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerDone.catch(() => undefined);
+    });
+
+    const client = await connectClient(target);
+    cleanups.push(() => client.connection.close());
+    const firstKey = config.upstreamKeys[0]?.name ?? 'default';
+    const selfCheck: SelfCheckResult = await client.workflow.execute('selfCheck', {
+      taskQueue: TASK_QUEUES.main,
+      workflowId: `self-check-${new Date().toISOString()}`,
+      args: [{ keyName: firstKey, maxProbes: 3, probeInterval: '2 seconds' }],
+    });
+
+    return {
+      temporal: {
+        target,
+        ...(devServer ? { uiUrl: devServer.uiUrl } : {}),
+        started: devServer !== undefined,
+      },
+      ledger,
+      ledgerDescription,
+      upstream,
+      client,
+      selfCheck,
+      workerDone,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
