@@ -16,6 +16,7 @@ export default defineConfig({
           name: 'workflow',
           include: ['test/workflow/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/setup-runtime.ts'],
           // one time-skipping server is shared: files take turns in one process so skipped hours stay their own
           poolOptions: { forks: { singleFork: true } },
           ...slow,
@@ -26,6 +27,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/setup-runtime.ts'],
           ...slow,
         },
       },

@@ -60,7 +60,8 @@ export function sumNanos(amounts: Iterable<Nanos>): Nanos {
 
 /** Shortest round-trip decimal of a finite, non-negative JS number (no exponent form). */
 export function numberToDecimalString(value: number): string {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`not a non-negative finite number: ${value}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`not a non-negative finite number: ${value}`);
   const text = String(value);
   if (!/e/i.test(text)) return text;
   const [mantissa = '0', exponentText = '0'] = text.toLowerCase().split('e');

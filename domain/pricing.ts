@@ -78,19 +78,27 @@ export function priceOf(book: PriceBook, model: string): ModelPrice {
 }
 
 function checkCount(name: string, value: number): bigint {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number >= 0, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${name} must be a whole number >= 0, got ${value}`);
   return BigInt(value);
 }
 
 /** Exact cost in nanos of one call. */
-export function costOf(book: PriceBook, model: string, usage: TokenUsage, options: { batch?: boolean } = {}): Nanos {
+export function costOf(
+  book: PriceBook,
+  model: string,
+  usage: TokenUsage,
+  options: { batch?: boolean } = {},
+): Nanos {
   const price = priceOf(book, model);
   const prompt = checkCount('promptTokens', usage.promptTokens);
   const completion = checkCount('completionTokens', usage.completionTokens);
   const cached = checkCount('cachedTokens', usage.cachedTokens ?? 0);
   if (cached > prompt) throw new RangeError('cachedTokens cannot exceed promptTokens');
   const cachedTerm =
-    price.cachedInput !== undefined ? price.cachedInput * 100n : price.input * BigInt(100 - book.cachedDiscountPercent);
+    price.cachedInput !== undefined
+      ? price.cachedInput * 100n
+      : price.input * BigInt(100 - book.cachedDiscountPercent);
   const units = ((prompt - cached) * price.input + completion * price.output) * 100n + cached * cachedTerm;
   const keep = BigInt(100 - (options.batch ? book.batchDiscountPercent : 0));
   return ceilDiv(units * keep, 100n * 100n * 1_000_000n);
