@@ -46,7 +46,9 @@ describe('completion plan', () => {
   });
 
   it('reserves uncached prompt + allowance for TPM, corrected to actual', () => {
-    const directed = [{ role: 'user', content: 'Go [[emulator:completion_tokens=30]] [[emulator:cached_tokens=4]]' }];
+    const directed = [
+      { role: 'user', content: 'Go [[emulator:completion_tokens=30]] [[emulator:cached_tokens=4]]' },
+    ];
     const withMax = plan({ messages: directed, max_completion_tokens: 100 });
     expect(withMax.cachedTokens).toBe(4);
     expect(withMax.reservedTokens).toBe(withMax.promptTokens - 4 + 100);
@@ -54,9 +56,9 @@ describe('completion plan', () => {
     const noMax = plan({ messages: directed });
     expect(noMax.reservedTokens).toBe(noMax.promptTokens - 4 + 30);
     // cached tokens never exceed the prompt
-    expect(plan({ messages: [{ role: 'user', content: 'x [[emulator:cached_tokens=99999]]' }] }).cachedTokens).toBe(
-      countPromptTokens([{ role: 'user', content: 'x' }]),
-    );
+    expect(
+      plan({ messages: [{ role: 'user', content: 'x [[emulator:cached_tokens=99999]]' }] }).cachedTokens,
+    ).toBe(countPromptTokens([{ role: 'user', content: 'x' }]));
   });
 
   it('rejects prompt + max completion beyond the context window', () => {
@@ -71,7 +73,9 @@ describe('completion plan', () => {
   });
 
   it('caps the completion at the context window when no max is given', () => {
-    const nearlyFull = [{ role: 'user', content: `${'abcd '.repeat(990)} [[emulator:completion_tokens=500]]` }];
+    const nearlyFull = [
+      { role: 'user', content: `${'abcd '.repeat(990)} [[emulator:completion_tokens=500]]` },
+    ];
     const result = plan({ messages: nearlyFull });
     expect(result.promptTokens + result.completionTokens).toBe(1000);
     expect(result.finishReason).toBe('length');
@@ -110,7 +114,11 @@ describe('request validation', () => {
     ['logprobs', { ...base, logprobs: true }, 'logprobs'],
     ['logit_bias', { ...base, logit_bias: { '1': 2 } }, 'logit_bias'],
     ['top_logprobs', { ...base, top_logprobs: 2 }, 'top_logprobs'],
-    ['message name', { ...base, messages: [{ role: 'user', content: 'hi', name: 'bob' }] }, 'messages.0.name'],
+    [
+      'message name',
+      { ...base, messages: [{ role: 'user', content: 'hi', name: 'bob' }] },
+      'messages.0.name',
+    ],
     ['five stops', { ...base, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
     ['temperature 2.5', { ...base, temperature: 2.5 }, 'temperature'],
     ['temperature -1', { ...base, temperature: -1 }, 'temperature'],

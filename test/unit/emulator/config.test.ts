@@ -110,7 +110,9 @@ surprise: true
     const config = await loadConfigFile(join(import.meta.dirname, '../../../emulator/emulator.example.yaml'));
     expect(config.keys.map((key) => key.name)).toEqual(['team-search', 'team-support']);
     expect(config.models.some((model) => model.id === 'emulator/tiny-test-model')).toBe(true);
-    expect(config.models.find((model) => model.id === 'llama-3.3-70b-versatile')?.price.cachedInput).toBe('0.295');
+    expect(config.models.find((model) => model.id === 'llama-3.3-70b-versatile')?.price.cachedInput).toBe(
+      '0.295',
+    );
   });
 
   it('names the file in the error', async () => {

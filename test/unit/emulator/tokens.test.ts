@@ -32,7 +32,9 @@ describe('token rule', () => {
     expect(countMessageTokens(messages[0]!)).toBe(4 + 1 + 2);
     expect(countPromptTokens(messages)).toBe(3 + (4 + 3) + (4 + 7));
     const tools = [{ type: 'function', function: { name: 'lookup' } }];
-    expect(countPromptTokens(messages, tools)).toBe(countPromptTokens(messages) + countTextTokens(JSON.stringify(tools)));
+    expect(countPromptTokens(messages, tools)).toBe(
+      countPromptTokens(messages) + countTextTokens(JSON.stringify(tools)),
+    );
     const withCalls = { role: 'assistant', content: null, tool_calls: [{ id: 'x' }] };
     expect(countMessageTokens(withCalls)).toBe(4 + countTextTokens('[{"id":"x"}]'));
   });
@@ -86,11 +88,16 @@ describe('replies', () => {
 
   it('have exactly as many tokens as words requested, under the same token rule', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(300), fc.boolean(), (bytes, count, done) => {
-        const words = replyWords(Buffer.from(bytes), count, done);
-        expect(words).toHaveLength(count);
-        expect(countTextTokens(replyText(words))).toBe(count);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.nat(300),
+        fc.boolean(),
+        (bytes, count, done) => {
+          const words = replyWords(Buffer.from(bytes), count, done);
+          expect(words).toHaveLength(count);
+          expect(countTextTokens(replyText(words))).toBe(count);
+        },
+      ),
     );
   });
 
