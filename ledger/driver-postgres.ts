@@ -94,7 +94,12 @@ export async function openPostgres(options: PostgresOptions): Promise<SqlClient>
   // that would crash the process. The next query gets a fresh connection or reports the failure itself.
   pool.on('error', () => undefined);
   // fail fast on a wrong URL instead of at the first store call
-  await pool.query('SELECT 1');
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
 
   function transactionOn(getClient: () => Promise<{ client: pg.PoolClient; done: (error?: Error) => void }>) {
     return <T>(fn: (tx: SqlQueryable) => Promise<T>, opts: TransactionOptions = {}): Promise<T> =>

@@ -120,6 +120,19 @@ export function migrationTests(target: LedgerTestTarget): void {
       }
     });
 
+    it.skipIf(target.multiClient)('keeps one embedded data folder to one open instance', async () => {
+      const first = await openLedger({ ...options, migrate: false });
+      try {
+        await expect(openLedger({ ...options, migrate: false })).rejects.toThrow(/in use by process/);
+      } finally {
+        await first.close();
+      }
+      // a lock left behind by a process that died is taken over
+      const dataDir = options.dataDir ? join(options.dataDir, 'ledger') : '';
+      await writeFile(`${dataDir}.lock`, '2147483646');
+      await (await openLedger({ ...options, migrate: false })).close();
+    });
+
     it('two migrators starting at once apply every migration exactly once', async () => {
       const fresh = await target.scratch();
       const count = shipped.length;
