@@ -4,9 +4,34 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises',
-  'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers',
-  'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 export default tseslint.config(
@@ -47,7 +72,10 @@ export default tseslint.config(
           ],
           patterns: [
             { group: ['node:*'], message: 'Workflows must not use Node built-ins.' },
-            { group: ['**/ledger/**', '**/emulator/**', '**/client/**', '**/workers/**'], message: 'Workflows do no I/O.' },
+            {
+              group: ['**/ledger/**', '**/emulator/**', '**/client/**', '**/workers/**'],
+              message: 'Workflows do no I/O.',
+            },
             {
               group: ['**/activities/**', '**/activities'],
               allowTypeImports: true,
