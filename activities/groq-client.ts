@@ -7,7 +7,7 @@ import type { UpstreamKeyResolver } from './upstream-keys';
 
 export interface GroqClientFactory {
   /** a client for the current version of the named key, and that version */
-  clientFor(keyName: string): Promise<{ client: Groq; version: string }>;
+  clientFor(keyName: string): Promise<{ client: Groq; version: number }>;
 }
 
 export function createGroqClientFactory(options: {

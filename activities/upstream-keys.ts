@@ -4,8 +4,8 @@
  */
 export interface ResolvedKey {
   secret: string;
-  /** which version of the named key this is (rotation keeps several) */
-  version: string;
+  /** which version of the named key this is (rotation keeps several); 1 when there is only one */
+  version: number;
 }
 
 export interface UpstreamKeyResolver {
@@ -20,7 +20,7 @@ export class UnknownUpstreamKeyError extends Error {
 }
 
 /** Keys held in memory, e.g. the ones `up` registers with the emulator it starts. */
-export function staticKeyResolver(secrets: ReadonlyMap<string, string>, version = 'v1'): UpstreamKeyResolver {
+export function staticKeyResolver(secrets: ReadonlyMap<string, string>, version = 1): UpstreamKeyResolver {
   return {
     async resolve(keyName) {
       const secret = secrets.get(keyName);
@@ -43,7 +43,7 @@ export function envKeyResolver(
       const variable = secretEnvByName.get(keyName);
       const secret = (variable ? env[variable] : undefined) ?? env.GROQ_API_KEY;
       if (!secret) throw new UnknownUpstreamKeyError(keyName);
-      return { secret, version: 'env' };
+      return { secret, version: 1 };
     },
   };
 }
