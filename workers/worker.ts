@@ -19,6 +19,8 @@ export interface GovernorWorkerOptions {
   workflowBundle?: { code: string };
   identity?: string;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** payload encryption and conversion: `dataConverterFor(...)` from workers/codec (clients must match) */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
 export async function createGovernorWorker(options: GovernorWorkerOptions): Promise<Worker> {
@@ -29,6 +31,7 @@ export async function createGovernorWorker(options: GovernorWorkerOptions): Prom
     activities: options.activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
   });
 }

@@ -5,6 +5,7 @@
  * say nothing.
  */
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 
@@ -31,7 +32,14 @@ export function resolveTemporalTarget(
   return { address, namespace, connectionOptions, configured };
 }
 
-export async function connectClient(target: TemporalTarget = resolveTemporalTarget()): Promise<Client> {
+/**
+ * A client for the target. Pass the same `dataConverter` the workers use (`dataConverterFor(...)` from
+ * workers/codec), or the client can neither read results nor write inputs the workers accept.
+ */
+export async function connectClient(
+  target: TemporalTarget = resolveTemporalTarget(),
+  dataConverter?: DataConverter,
+): Promise<Client> {
   const connection = await Connection.connect(target.connectionOptions);
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, ...(dataConverter ? { dataConverter } : {}) });
 }
