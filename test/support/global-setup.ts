@@ -22,7 +22,21 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+interface SharedServers {
+  dev: TestWorkflowEnvironment;
+  timeSkipping: TestWorkflowEnvironment;
+  binaries: { temporal: string; testServer: string };
+  workflowBundlePath: string;
+  scratch: string;
+  users: number;
+}
+
+// The workflow and integration projects each run this setup; when both run, they share one set of
+// servers (vitest runs every global setup in its main process, so globalThis is common to them).
+const SHARED = Symbol.for('groq-governor.test-servers');
+type WithShared = typeof globalThis & { [SHARED]?: Promise<SharedServers> };
+
+async function startServers(): Promise<SharedServers> {
   installRuntime('ERROR');
   const binaries = ensureTemporal({ quiet: true });
   const scratch = mkdtempSync(join(tmpdir(), 'gg-temporal-'));
@@ -45,15 +59,33 @@ export default async function setup(project: TestProject): Promise<() => Promise
   mkdirSync(bundleDir, { recursive: true });
   const workflowBundlePath = join(bundleDir, 'workflows.js');
   writeFileSync(workflowBundlePath, bundle.code);
+  return {
+    dev,
+    timeSkipping,
+    binaries: { temporal: binaries.temporal, testServer: binaries.testServer },
+    workflowBundlePath,
+    scratch,
+    users: 0,
+  };
+}
 
-  project.provide('temporalDevAddress', dev.address);
-  project.provide('temporalTimeSkippingAddress', timeSkipping.address);
-  project.provide('temporalBinaries', { temporal: binaries.temporal, testServer: binaries.testServer });
-  project.provide('workflowBundlePath', workflowBundlePath);
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const scope = globalThis as WithShared;
+  scope[SHARED] ??= startServers();
+  const servers = await scope[SHARED];
+  servers.users += 1;
+
+  project.provide('temporalDevAddress', servers.dev.address);
+  project.provide('temporalTimeSkippingAddress', servers.timeSkipping.address);
+  project.provide('temporalBinaries', servers.binaries);
+  project.provide('workflowBundlePath', servers.workflowBundlePath);
 
   return async () => {
-    await Promise.allSettled([dev.teardown(), timeSkipping.teardown()]);
-    rmSync(scratch, { recursive: true, force: true });
+    servers.users -= 1;
+    if (servers.users > 0) return;
+    delete scope[SHARED];
+    await Promise.allSettled([servers.dev.teardown(), servers.timeSkipping.teardown()]);
+    rmSync(servers.scratch, { recursive: true, force: true });
   };
 }
 
