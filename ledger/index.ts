@@ -36,3 +36,4 @@ export { hashSecret, secretMatches, GATEWAY_ROLES } from './keys';
 export type { GatewayKey, GatewayRole, CreateGatewayKeyInput } from './keys';
 export type { AuditEntry, AuditInput, AuditFilter } from './audit';
 export type { SqlClient, SqlQueryable, SqlSession, SqlResult, SqlDriver } from './sql';
+export type { ClaimResult } from './call-claims';

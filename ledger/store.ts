@@ -29,6 +29,7 @@ import {
   touchGatewayKey,
   type CreateGatewayKeyInput,
 } from './keys';
+import { callWasClaimed, claimCall } from './call-claims';
 import type { MigrationReport } from './migrate';
 import { getTeamPause, listPausedTeams, setTeamPause, type SetPauseInput } from './pauses';
 import {
@@ -84,6 +85,13 @@ export class LedgerStore {
   }
   markUnknown(reservationId: string) {
     return markUnknown(this.sql, reservationId);
+  }
+  /** claim a held reservation for one upstream call; only the first claimer wins */
+  claimCall(reservationId: string, claimer: string) {
+    return claimCall(this.sql, reservationId, claimer);
+  }
+  callWasClaimed(reservationId: string) {
+    return callWasClaimed(this.sql, reservationId);
   }
   listUnknown(filter: { period?: string; limit?: number } = {}) {
     return listUnknown(this.sql, filter);
