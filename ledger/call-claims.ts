@@ -10,7 +10,11 @@ export type ClaimResult =
   | { claimed: false; claimedBy: string | null; state: string }
   | { claimed: false; missing: true };
 
-export async function claimCall(db: SqlQueryable, reservationId: string, claimer: string): Promise<ClaimResult> {
+export async function claimCall(
+  db: SqlQueryable,
+  reservationId: string,
+  claimer: string,
+): Promise<ClaimResult> {
   const updated = await db.query(
     `UPDATE budget_reservations SET call_claimed_at = now(), call_claimed_by = $2, updated_at = now()
       WHERE id = $1 AND state = 'held' AND call_claimed_at IS NULL`,
