@@ -1,11 +1,16 @@
 /** All activities a worker registers, built from one set of dependencies. */
+import { createCompletionActivities, type CompletionDeps } from './completion';
 import { createSelfCheckActivities, type SelfCheckDeps } from './self-check';
 
-export type ActivityDeps = SelfCheckDeps;
+export interface ActivityDeps extends SelfCheckDeps {
+  /** absent in workers (and tests) that run no governed completions */
+  completion?: CompletionDeps;
+}
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...(deps.completion ? createCompletionActivities(deps.completion) : {}),
   };
 }
 

@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type the workers register.
 export { selfCheck } from './self-check';
+export { governedCompletion } from './governed-completion';

@@ -1,0 +1,56 @@
+/**
+ * The alert step: after spend changes, each threshold the team or the org has crossed alerts once per
+ * period (the ledger remembers), and a team that has used its whole budget is paused for the period.
+ */
+import { ORG_SCOPE, teamScope } from '../../ledger';
+import type { Nanos } from '../../domain/money';
+import type { BudgetAlert } from '../alerts';
+import type { CompletionDeps } from './deps';
+import type { AlertsInput } from './types';
+
+/** Thresholds (whole percents) that `used` has reached out of `budget`, 100 included when used up. */
+export function crossedThresholds(used: Nanos, budget: Nanos, thresholds: readonly number[]): number[] {
+  const all = [...new Set([...thresholds, 100])].sort((a, b) => a - b);
+  return all.filter((threshold) => used * 100n >= budget * BigInt(threshold));
+}
+
+export async function checkAlerts(deps: CompletionDeps, input: AlertsInput): Promise<number[]> {
+  const config = deps.config();
+  const team = config.teams.get(input.team);
+  const fired: number[] = [];
+  const scopes: Array<{ scope: string; alert: Omit<BudgetAlert, 'threshold' | 'used'>; budget: Nanos }> = [
+    {
+      scope: ORG_SCOPE,
+      alert: { scope: 'org', period: input.period, budget: config.org.monthlyCapNanos },
+      budget: config.org.monthlyCapNanos,
+    },
+  ];
+  if (team) {
+    scopes.push({
+      scope: teamScope(team.name),
+      alert: { scope: 'team', team: team.name, period: input.period, budget: team.monthlyBudgetNanos },
+      budget: team.monthlyBudgetNanos,
+    });
+  }
+  for (const { scope, alert, budget } of scopes) {
+    const spend = await deps.ledger.getSpend(scope, input.period);
+    const used = spend.committed + spend.held;
+    for (const threshold of crossedThresholds(used, budget, config.org.alertThresholds)) {
+      if (!(await deps.ledger.recordAlertOnce(scope, input.period, threshold, new Date(deps.now()))))
+        continue;
+      if (threshold >= 100 && alert.scope === 'team' && alert.team) {
+        await deps.ledger.setTeamPause({
+          team: alert.team,
+          kind: 'budget',
+          period: input.period,
+          paused: true,
+          by: 'governor',
+          reason: 'monthly budget used up',
+        });
+      }
+      await deps.alerts.notify({ ...alert, threshold, used });
+      if (alert.scope === 'team') fired.push(threshold);
+    }
+  }
+  return fired;
+}

@@ -1,0 +1,39 @@
+/** The governed-completion activities, built from their dependencies. */
+import { checkAlerts } from './alerts';
+import { recordRefusal, reserveBudget } from './budget';
+import { acquireCapacity } from './capacity';
+import type { CompletionDeps } from './deps';
+import { checkPolicy } from './policy';
+import type {
+  AlertsInput,
+  AttemptRef,
+  CallInput,
+  CapacityInput,
+  PolicyInput,
+  RefusalRecord,
+  ReserveInput,
+} from './types';
+import { abandonAttempt, callGroq } from './upstream-call';
+
+export type { CompletionDeps } from './deps';
+
+export function createCompletionActivities(deps: CompletionDeps) {
+  return {
+    checkPolicy: (input: PolicyInput) => checkPolicy(deps, input),
+    reserveBudget: (input: ReserveInput) => reserveBudget(deps, input),
+    acquireCapacity: (input: CapacityInput) => acquireCapacity(deps, input),
+    callGroq: (input: CallInput) => callGroq(deps, input),
+    abandonAttempt: (input: AttemptRef) => abandonAttempt(deps, input),
+    releaseAttempt: async (input: { reservationId: string; leaseId: string }) => {
+      await deps.ledger.releaseLease(input.leaseId, deps.now());
+      const reservation = await deps.ledger.getReservation(input.reservationId);
+      if (reservation?.state === 'held' && !(await deps.ledger.callWasClaimed(input.reservationId))) {
+        await deps.ledger.release(input.reservationId);
+      }
+    },
+    recordRefusal: (input: RefusalRecord) => recordRefusal(deps, input),
+    checkAlerts: (input: AlertsInput) => checkAlerts(deps, input),
+  };
+}
+
+export type CompletionActivities = ReturnType<typeof createCompletionActivities>;

@@ -1,0 +1,121 @@
+/**
+ * The inputs and results of the governed-completion activities. Only names, ids, numbers and the
+ * request body (encrypted by the payload codec) cross into workflow history: never a key secret.
+ */
+import type { ApiErrorBody, Refusal } from '../../domain/api-errors';
+import type { ChatRequest } from '../../domain/chat-request';
+
+export interface PolicyInput {
+  requestId: string;
+  gatewayKeyId: string;
+  model: string;
+  maxCompletionTokens?: number;
+  /** batch items are checked against batches.create, interactive requests against completions.create */
+  interactive: boolean;
+}
+
+export type PolicyResult =
+  | {
+      ok: true;
+      team: string;
+      model: string;
+      /** the allowance for this call: the request's, or the team cap when the request names none */
+      maxCompletionTokens: number;
+      upstreamKey: string;
+      /** the budget period (calendar month in the org's time zone) this request is charged to */
+      period: string;
+    }
+  | { ok: false; refusal: Refusal };
+
+export interface ReserveInput {
+  requestId: string;
+  attempt: number;
+  team: string;
+  period: string;
+  model: string;
+  promptTokenBound: number;
+  maxCompletionTokens: number;
+  batch: boolean;
+}
+
+export type ReserveResult =
+  { ok: true; reservationId: string; amountNanos: string } | { ok: false; refusal: Refusal };
+
+export interface CapacityInput {
+  leaseId: string;
+  team: string;
+  model: string;
+  tokens: number;
+  interactive: boolean;
+}
+
+export type CapacityResult = { admitted: true } | { admitted: false; retryAfterMs: number | null };
+
+export interface CallInput {
+  requestId: string;
+  attempt: number;
+  reservationId: string;
+  leaseId: string;
+  team: string;
+  period: string;
+  model: string;
+  upstreamKey: string;
+  gatewayKeyId: string;
+  batch: boolean;
+  request: ChatRequest;
+  maxCompletionTokens: number;
+}
+
+export interface BilledUsage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  costNanos: string;
+}
+
+export type CallResult =
+  | {
+      kind: 'success';
+      completion: Record<string, unknown>;
+      usage: BilledUsage;
+      upstreamRequestId: string | null;
+      keyVersion: number;
+    }
+  | {
+      kind: 'upstream_error';
+      status: number;
+      body: ApiErrorBody;
+      /** worth another attempt (429, 5xx, connection errors) */
+      retryable: boolean;
+      retryAfterMs?: number;
+      /** 401: this key version is refused upstream */
+      keyRejected: boolean;
+    }
+  /** the reservation was already claimed by a call whose outcome nobody knows (a worker died) */
+  | { kind: 'unknown' };
+
+export interface AttemptRef {
+  requestId: string;
+  attempt: number;
+  reservationId: string;
+  leaseId: string;
+  team: string;
+  period: string;
+  model: string;
+  upstreamKey: string;
+  gatewayKeyId: string;
+  batch: boolean;
+}
+
+export interface AlertsInput {
+  team: string;
+  period: string;
+}
+
+export interface RefusalRecord {
+  requestId: string;
+  team: string | null;
+  period?: string;
+  code: string;
+  detail?: string;
+}

@@ -1,0 +1,132 @@
+/**
+ * A governed-completion stack for tests: a configuration, the ledger (PGlite in memory unless a
+ * database URL is given), the Groq emulator mirroring the configuration, the completion activities
+ * wired to them, and a worker on the shared dev server with its own task queue.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { AlertSink, BudgetAlert } from '../../activities/alerts';
+import { createGroqClientFactory } from '../../activities/groq-client';
+import { staticKeyResolver } from '../../activities/upstream-keys';
+import { emulatorConfigFor } from '../../client/services/upstream';
+import { issueKey } from '../../client/services/gateway-keys';
+import { parseConfig, type GovernorConfig } from '../../domain/config';
+import type { Role } from '../../domain/rbac';
+import { startEmulator, type RunningEmulator } from '../../emulator';
+import { openLedger, type LedgerStore } from '../../ledger';
+import { activityDeps } from '../../workers/dependencies';
+import { uniqueTaskQueue, workflowBundle } from './temporal';
+
+export const TEST_CONFIG = `
+org:
+  name: Test Org
+  monthlyCapUsd: '100'
+  timezone: UTC
+groq:
+  limits:
+    llama-3.1-8b-instant: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
+    llama-3.3-70b-versatile: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
+pricing:
+  models:
+    llama-3.1-8b-instant: { input: '0.05', output: '0.08' }
+    llama-3.3-70b-versatile: { input: '0.59', output: '0.79' }
+upstreamKeys:
+  - name: alpha-test-gateway
+  - name: beta-test-gateway
+teams:
+  alpha:
+    allowedModels: [llama-3.1-8b-instant]
+    maxTokensPerRequest: 256
+    monthlyBudgetUsd: '10'
+    rpm: 100000
+    tpm: 100000000
+    concurrency: 500
+    upstreamKey: alpha-test-gateway
+  beta:
+    allowedModels: [llama-3.3-70b-versatile, llama-3.1-8b-instant]
+    maxTokensPerRequest: 1024
+    monthlyBudgetUsd: '0.0005'
+    rpm: 100000
+    tpm: 100000000
+    concurrency: 500
+    upstreamKey: beta-test-gateway
+`;
+
+export function testConfig(text = TEST_CONFIG): GovernorConfig {
+  const parsed = parseConfig(text, 'test config');
+  if (!parsed.ok) throw new Error(parsed.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  return parsed.config;
+}
+
+export interface CompletionStack {
+  config: GovernorConfig;
+  ledger: LedgerStore;
+  emulator: RunningEmulator;
+  taskQueue: string;
+  alerts: BudgetAlert[];
+  issue(team: string | null, role?: Role, models?: string[]): Promise<{ key: string; id: string }>;
+  close(): Promise<void>;
+}
+
+export async function startCompletionStack(
+  env: TestWorkflowEnvironment,
+  options: { config?: GovernorConfig; databaseUrl?: string; now?: () => number } = {},
+): Promise<CompletionStack> {
+  const config = options.config ?? testConfig();
+  const ledger = options.databaseUrl
+    ? await openLedger({ databaseUrl: options.databaseUrl })
+    : await openLedger({ inMemory: true });
+  const emulator = await startEmulator({
+    config: emulatorConfigFor(config),
+    keys: config.upstreamKeys.map((key) => ({ name: key.name })),
+  });
+  const groq = createGroqClientFactory({
+    baseURL: emulator.url,
+    resolver: staticKeyResolver(new Map(Object.entries(emulator.addedKeys))),
+  });
+  const alerts: BudgetAlert[] = [];
+  const sink: AlertSink = { notify: async (alert) => void alerts.push(alert) };
+  const taskQueue = uniqueTaskQueue('completion');
+  const quiet = { info: () => undefined, warn: () => undefined };
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: workflowBundle(),
+    activities: createActivities({
+      ...activityDeps({ ledger, groq }),
+      completion: {
+        ledger,
+        config: () => config,
+        groq,
+        alerts: sink,
+        log: quiet,
+        now: options.now ?? Date.now,
+        identity: `test-worker-${process.pid}`,
+      },
+    }),
+  });
+  const running = worker.run();
+  return {
+    config,
+    ledger,
+    emulator,
+    taskQueue,
+    alerts,
+    async issue(team, role = 'member', models) {
+      const issued = await issueKey(
+        ledger,
+        'operator',
+        { team, role, ...(models ? { models } : {}) },
+        config,
+      );
+      return { key: issued.key, id: issued.record.id };
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      await emulator.close();
+      await ledger.close();
+    },
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * `governedCompletion`: one workflow per chat completion request. Durable steps, each an activity:
+ * policy, then per attempt a budget reservation, admission by the shared rate limiter (waiting
+ * durably while the limits are full), the Groq call with usage booked at exact cost, and finally the
+ * budget alerts. Temporal owns retries: the SDK never retries, this loop does, each attempt with its
+ * own reservation so an attempt of unknown outcome stays charged.
+ */
+import type { Duration } from '@temporalio/common';
+import { proxyLocalActivities, sleep } from '@temporalio/workflow';
+import type { CompletionActivities } from '../activities/completion';
+import type { BilledUsage } from '../activities/completion/types';
+import { refusalBody, refusalStatus, type ApiErrorBody, type Refusal } from '../domain/api-errors';
+import type { ChatRequest } from '../domain/chat-request';
+import { promptTokenBound, promptTokenEstimate } from '../domain/prompt-tokens';
+
+export interface GovernedCompletionInput {
+  requestId: string;
+  /** the gateway key's id (never its secret) */
+  gatewayKeyId: string;
+  request: ChatRequest;
+  /** the allowance the caller asked for (max_completion_tokens or max_tokens) */
+  maxCompletionTokens?: number;
+  /** false for batch items: they use batches.create, the batch price and 80% of every rate limit */
+  interactive: boolean;
+  /** how long the request may wait for rate-limit capacity before it is refused with a 429 */
+  maxWaitMs: number;
+  /** upstream attempts before giving up (default 4) */
+  maxAttempts?: number;
+}
+
+export type GovernedCompletionResult =
+  | {
+      ok: true;
+      completion: Record<string, unknown>;
+      usage: BilledUsage;
+      team: string;
+      keyName: string;
+      keyVersion: number;
+      attempts: number;
+      upstreamRequestId: string | null;
+    }
+  | { ok: false; status: number; error: ApiErrorBody; retryAfterSeconds?: number; attempts: number };
+
+const quick = proxyLocalActivities<CompletionActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10 },
+});
+
+// The call is never retried by Temporal itself: a retry needs a new reservation and a new admission,
+// which this workflow's attempt loop provides.
+const upstream = proxyLocalActivities<CompletionActivities>({
+  startToCloseTimeout: '75 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+function refused(refusal: Refusal, attempts: number): GovernedCompletionResult {
+  return {
+    ok: false,
+    status: refusalStatus(refusal.code),
+    error: refusalBody(refusal),
+    ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
+    attempts,
+  };
+}
+
+const UPSTREAM_LOST = {
+  ok: false as const,
+  status: 502,
+  error: {
+    error: { message: 'The upstream did not answer.', type: 'api_error', code: 'upstream_unreachable' },
+  },
+};
+
+function backoff(attempt: number): Duration {
+  return Math.min(8000, 500 * 2 ** (attempt - 1));
+}
+
+export async function governedCompletion(input: GovernedCompletionInput): Promise<GovernedCompletionResult> {
+  const { requestId } = input;
+  const policy = await quick.checkPolicy({
+    requestId,
+    gatewayKeyId: input.gatewayKeyId,
+    model: input.request.model,
+    interactive: input.interactive,
+    ...(input.maxCompletionTokens !== undefined ? { maxCompletionTokens: input.maxCompletionTokens } : {}),
+  });
+  if (!policy.ok) return refused(policy.refusal, 0);
+
+  const { team, model, period, maxCompletionTokens, upstreamKey } = policy;
+  const bound = promptTokenBound(input.request.messages, input.request.tools);
+  const estimate = promptTokenEstimate(input.request.messages, input.request.tools) + maxCompletionTokens;
+  const maxAttempts = input.maxAttempts ?? 4;
+  const started = Date.now();
+  let lastError: GovernedCompletionResult | undefined;
+
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const reservation = await quick.reserveBudget({
+      requestId,
+      attempt,
+      team,
+      period,
+      model,
+      promptTokenBound: bound,
+      maxCompletionTokens,
+      batch: !input.interactive,
+    });
+    if (!reservation.ok) return refused(reservation.refusal, attempt - 1);
+    const leaseId = `${requestId}#${attempt}`;
+    const ref = {
+      requestId,
+      attempt,
+      reservationId: reservation.reservationId,
+      leaseId,
+      team,
+      period,
+      model,
+      upstreamKey,
+      gatewayKeyId: input.gatewayKeyId,
+      batch: !input.interactive,
+    };
+
+    // wait durably for room under every limit, within the request's patience
+    for (;;) {
+      const capacity = await quick.acquireCapacity({
+        leaseId,
+        team,
+        model,
+        tokens: estimate,
+        interactive: input.interactive,
+      });
+      if (capacity.admitted) break;
+      const waited = Date.now() - started;
+      if (capacity.retryAfterMs === null || waited + capacity.retryAfterMs > input.maxWaitMs) {
+        await quick.releaseAttempt({ reservationId: reservation.reservationId, leaseId });
+        const retryAfterSeconds = Math.max(1, Math.ceil((capacity.retryAfterMs ?? 60_000) / 1000));
+        await quick.recordRefusal({ requestId, team, period, code: 'rate_limit_exceeded' });
+        return refused(
+          {
+            code: 'rate_limit_exceeded',
+            message:
+              capacity.retryAfterMs === null
+                ? `The request is larger than a rate limit of team ${team} or model ${model} allows.`
+                : `Rate limit reached for team ${team} on model ${model}. Please try again in ${retryAfterSeconds}s.`,
+            retryAfterSeconds,
+          },
+          attempt - 1,
+        );
+      }
+      await sleep(Math.max(50, capacity.retryAfterMs));
+    }
+
+    let call;
+    try {
+      call = await upstream.callGroq({ ...ref, request: input.request, maxCompletionTokens });
+    } catch {
+      // the call's activity failed without an answer (timed out, its worker died): outcome unknown
+      await quick.abandonAttempt(ref);
+      lastError = { ...UPSTREAM_LOST, attempts: attempt };
+      await sleep(backoff(attempt));
+      continue;
+    }
+
+    if (call.kind === 'success') {
+      await quick.checkAlerts({ team, period });
+      return {
+        ok: true,
+        completion: call.completion,
+        usage: call.usage,
+        team,
+        keyName: upstreamKey,
+        keyVersion: call.keyVersion,
+        attempts: attempt,
+        upstreamRequestId: call.upstreamRequestId,
+      };
+    }
+    if (call.kind === 'unknown') {
+      await sleep(backoff(attempt));
+      continue;
+    }
+    lastError = { ok: false, status: call.status, error: call.body, attempts: attempt };
+    if (!call.retryable) return lastError;
+    if (call.retryAfterMs !== undefined) lastError.retryAfterSeconds = Math.ceil(call.retryAfterMs / 1000);
+    if (attempt < maxAttempts) await sleep(call.retryAfterMs ?? backoff(attempt));
+  }
+  return lastError ?? { ...UPSTREAM_LOST, attempts: maxAttempts };
+}
