@@ -1,0 +1,5 @@
+/** The gateway key service on PGlite in memory. */
+import { gatewayKeySuite } from './suite';
+import { pgliteInMemory } from './harness';
+
+gatewayKeySuite(pgliteInMemory());
