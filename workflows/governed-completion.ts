@@ -6,12 +6,18 @@
  * own reservation so an attempt of unknown outcome stays charged.
  */
 import type { Duration } from '@temporalio/common';
-import { proxyLocalActivities, sleep } from '@temporalio/workflow';
+import { allHandlersFinished, condition, proxyLocalActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { CompletionActivities } from '../activities/completion';
 import type { BilledUsage } from '../activities/completion/types';
 import { refusalBody, refusalStatus, type ApiErrorBody, type Refusal } from '../domain/api-errors';
 import type { ChatRequest } from '../domain/chat-request';
 import { promptTokenBound, promptTokenEstimate } from '../domain/prompt-tokens';
+import {
+  admissionUpdate,
+  streamFinishedSignal,
+  type StreamAdmission,
+  type StreamOutcome,
+} from './governed-completion-messages';
 
 export interface GovernedCompletionInput {
   requestId: string;
@@ -24,9 +30,17 @@ export interface GovernedCompletionInput {
   interactive: boolean;
   /** how long the request may wait for rate-limit capacity before it is refused with a 429 */
   maxWaitMs: number;
-  /** upstream attempts before giving up (default 4) */
+  /** upstream attempts before giving up (default 4; a stream has one) */
   maxAttempts?: number;
+  /**
+   * the gateway streams from Groq itself: it learns the admission through the `admission` update and
+   * reports the outcome with the `streamFinished` signal
+   */
+  stream?: boolean;
 }
+
+/** How long a stream may run before its outcome is taken as unknown (the gateway died). */
+const STREAM_DEADLINE = '15 minutes';
 
 export type GovernedCompletionResult =
   | {
@@ -77,6 +91,41 @@ function backoff(attempt: number): Duration {
 
 export async function governedCompletion(input: GovernedCompletionInput): Promise<GovernedCompletionResult> {
   const { requestId } = input;
+  let admission: StreamAdmission | undefined;
+  let streamOutcome: StreamOutcome | undefined;
+  if (input.stream) {
+    setHandler(admissionUpdate, async () => {
+      await condition(() => admission !== undefined);
+      return admission!;
+    });
+    setHandler(streamFinishedSignal, (outcome) => {
+      streamOutcome ??= outcome;
+    });
+  }
+  const result = await govern(
+    input,
+    (value) => (admission = value),
+    () => streamOutcome,
+  );
+  if (input.stream && admission === undefined && !result.ok) {
+    admission = {
+      admitted: false,
+      status: result.status,
+      error: result.error,
+      ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}),
+    };
+  }
+  // let the admission update's answer go out before the workflow completes
+  await condition(allHandlersFinished);
+  return result;
+}
+
+async function govern(
+  input: GovernedCompletionInput,
+  admit: (admission: StreamAdmission) => void,
+  streamOutcome: () => StreamOutcome | undefined,
+): Promise<GovernedCompletionResult> {
+  const { requestId } = input;
   const policy = await quick.checkPolicy({
     requestId,
     gatewayKeyId: input.gatewayKeyId,
@@ -89,7 +138,7 @@ export async function governedCompletion(input: GovernedCompletionInput): Promis
   const { team, model, period, maxCompletionTokens, upstreamKey } = policy;
   const bound = promptTokenBound(input.request.messages, input.request.tools);
   const estimate = promptTokenEstimate(input.request.messages, input.request.tools) + maxCompletionTokens;
-  const maxAttempts = input.maxAttempts ?? 4;
+  const maxAttempts = input.stream ? 1 : (input.maxAttempts ?? 4);
   const started = Date.now();
   let lastError: GovernedCompletionResult | undefined;
 
@@ -147,6 +196,31 @@ export async function governedCompletion(input: GovernedCompletionInput): Promis
         );
       }
       await sleep(Math.max(50, capacity.retryAfterMs));
+    }
+
+    if (input.stream) {
+      admit({ admitted: true, attempt: ref, maxCompletionTokens });
+      const finished = await condition(() => streamOutcome() !== undefined, STREAM_DEADLINE);
+      if (!finished) {
+        await quick.abandonAttempt(ref);
+        return { ...UPSTREAM_LOST, attempts: attempt };
+      }
+      const outcome = streamOutcome()!;
+      const usage = await quick.bookStream({ ref, outcome, promptTokenBound: bound });
+      await quick.checkAlerts({ team, period });
+      if (outcome.kind === 'completed' && usage) {
+        return {
+          ok: true,
+          completion: {},
+          usage,
+          team,
+          keyName: upstreamKey,
+          keyVersion: outcome.keyVersion,
+          attempts: attempt,
+          upstreamRequestId: outcome.upstreamRequestId ?? null,
+        };
+      }
+      return { ...UPSTREAM_LOST, status: outcome.status ?? 502, attempts: attempt };
     }
 
     let call;

@@ -4,6 +4,7 @@ import { recordRefusal, reserveBudget } from './budget';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import { checkPolicy } from './policy';
+import { bookStream, type BookStreamInput } from './stream-booking';
 import type {
   AlertsInput,
   AttemptRef,
@@ -33,6 +34,7 @@ export function createCompletionActivities(deps: CompletionDeps) {
     },
     recordRefusal: (input: RefusalRecord) => recordRefusal(deps, input),
     checkAlerts: (input: AlertsInput) => checkAlerts(deps, input),
+    bookStream: (input: BookStreamInput) => bookStream(deps, input),
   };
 }
 

@@ -119,3 +119,18 @@ export interface RefusalRecord {
   code: string;
   detail?: string;
 }
+
+/** What the gateway reports about a streamed call it made (see workflows/governed-completion-messages.ts). */
+export interface StreamOutcome {
+  /**
+   * completed: the stream ended with Groq's usage; cut: it ended without usage (upstream cut it);
+   * upstream_error: Groq answered an error before streaming; no_call: the gateway never called Groq
+   */
+  kind: 'completed' | 'cut' | 'upstream_error' | 'no_call';
+  keyVersion: number;
+  usage?: { promptTokens: number; completionTokens: number; cachedTokens: number };
+  /** content chunks received before a cut */
+  receivedChunks?: number;
+  status?: number;
+  upstreamRequestId?: string | null;
+}

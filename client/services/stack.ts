@@ -4,18 +4,23 @@
  * (PGlite in the data folder or DATABASE_URL), the upstream (Groq or the emulator) and a worker.
  * Everything started here is stopped by `stop()`, in reverse order; nothing configured from outside is.
  */
-import type { Client } from '@temporalio/client';
+import { hostname } from 'node:os';
+import { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { consoleLogger, createAlertSink, type Logger } from '../../activities/alerts';
 import { createGroqClientFactory } from '../../activities/groq-client';
 import type { GovernorConfig } from '../../domain/config';
 import { TASK_QUEUES } from '../../domain/task-queues';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../ledger';
+import { dataConverterFromKeys, describeCodecKeys, loadCodecKeys } from '../../workers/codec';
 import { activityDeps } from '../../workers/dependencies';
 import { installRuntime } from '../../workers/runtime';
 import { connectWorker, createGovernorWorker } from '../../workers/worker';
 import type { SelfCheckResult } from '../../workflows/self-check';
-import { connectClient, resolveTemporalTarget, type TemporalTarget } from './temporal-config';
+import { startGateway, type RunningGateway } from '../gateway/server';
+import { createAuthenticator } from './gateway-keys';
+import { resolveTemporalTarget, type TemporalTarget } from './temporal-config';
 import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
 import { startUpstream, type Upstream } from './upstream';
 
@@ -25,7 +30,10 @@ export interface StackOptions {
   temporalPort: number;
   temporalUiPort: number;
   emulatorPort: number;
+  gatewayPort: number;
   log: (line: string) => void;
+  /** structured logs of the workers and the gateway (default: JSON lines on the console) */
+  logger?: Logger;
 }
 
 export interface RunningStack {
@@ -33,6 +41,7 @@ export interface RunningStack {
   ledger: LedgerStore;
   ledgerDescription: string;
   upstream: Upstream;
+  gateway: RunningGateway;
   client: Client;
   selfCheck: SelfCheckResult;
   /** resolves (or rejects) when the worker stops on its own */
@@ -80,13 +89,31 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         : `Groq: ${upstream.baseURL}`,
     );
 
+    const keyring = await loadCodecKeys({ dataDir });
+    const dataConverter = dataConverterFromKeys(keyring);
+    log(`Temporal payloads: ${describeCodecKeys(keyring)}`);
+
+    const logger = options.logger ?? consoleLogger;
+    const identity = `${hostname()}:${process.pid}`;
     const workerConnection: NativeConnection = await connectWorker(target);
     cleanups.push(() => workerConnection.close());
     const groq = createGroqClientFactory({ baseURL: upstream.baseURL, resolver: upstream.resolver });
     const worker: Worker = await createGovernorWorker({
       connection: workerConnection,
       namespace: target.namespace,
-      activities: createActivities(activityDeps({ ledger, groq })),
+      dataConverter,
+      activities: createActivities({
+        ...activityDeps({ ledger, groq }),
+        completion: {
+          ledger,
+          config: () => config,
+          groq,
+          alerts: createAlertSink({ webhooks: config.org.webhooks, log: logger }),
+          log: logger,
+          now: Date.now,
+          identity: `worker@${identity}`,
+        },
+      }),
     });
     const workerDone = worker.run();
     cleanups.push(async () => {
@@ -94,8 +121,22 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       await workerDone.catch(() => undefined);
     });
 
-    const client = await connectClient(target);
-    cleanups.push(() => client.connection.close());
+    // the client shares the worker's connection, so workflows start eagerly on this process's worker
+    const client = new Client({ connection: workerConnection, namespace: target.namespace, dataConverter });
+    const gateway = await startGateway(
+      {
+        config: () => config,
+        ledger,
+        authenticator: createAuthenticator(ledger),
+        temporal: client,
+        taskQueue: TASK_QUEUES.main,
+        eagerStart: true,
+        streaming: { groq, identity: `gateway@${identity}` },
+        log: logger,
+      },
+      { port: options.gatewayPort },
+    );
+    cleanups.push(() => gateway.close());
     const firstKey = config.upstreamKeys[0]?.name ?? 'default';
     const selfCheck: SelfCheckResult = await client.workflow.execute('selfCheck', {
       taskQueue: TASK_QUEUES.main,
@@ -112,6 +153,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ledger,
       ledgerDescription,
       upstream,
+      gateway,
       client,
       selfCheck,
       workerDone,

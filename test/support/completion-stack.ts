@@ -9,8 +9,9 @@ import { createActivities } from '../../activities';
 import type { AlertSink, BudgetAlert } from '../../activities/alerts';
 import { createGroqClientFactory } from '../../activities/groq-client';
 import { staticKeyResolver } from '../../activities/upstream-keys';
+import { startGateway, type RunningGateway } from '../../client/gateway/server';
+import { createAuthenticator, issueKey } from '../../client/services/gateway-keys';
 import { emulatorConfigFor } from '../../client/services/upstream';
-import { issueKey } from '../../client/services/gateway-keys';
 import { parseConfig, type GovernorConfig } from '../../domain/config';
 import type { Role } from '../../domain/rbac';
 import { startEmulator, type RunningEmulator } from '../../emulator';
@@ -65,13 +66,15 @@ export interface CompletionStack {
   emulator: RunningEmulator;
   taskQueue: string;
   alerts: BudgetAlert[];
+  /** the HTTP gateway, when the stack was started with `gateway: true` */
+  gateway?: RunningGateway;
   issue(team: string | null, role?: Role, models?: string[]): Promise<{ key: string; id: string }>;
   close(): Promise<void>;
 }
 
 export async function startCompletionStack(
   env: TestWorkflowEnvironment,
-  options: { config?: GovernorConfig; databaseUrl?: string; now?: () => number } = {},
+  options: { config?: GovernorConfig; databaseUrl?: string; now?: () => number; gateway?: boolean } = {},
 ): Promise<CompletionStack> {
   const config = options.config ?? testConfig();
   const ledger = options.databaseUrl
@@ -107,7 +110,19 @@ export async function startCompletionStack(
     }),
   });
   const running = worker.run();
+  const gateway = options.gateway
+    ? await startGateway({
+        config: () => config,
+        ledger,
+        authenticator: createAuthenticator(ledger),
+        temporal: env.client,
+        taskQueue,
+        streaming: { groq, identity: `test-gateway-${process.pid}` },
+        log: quiet,
+      })
+    : undefined;
   return {
+    ...(gateway ? { gateway } : {}),
     config,
     ledger,
     emulator,
@@ -123,6 +138,7 @@ export async function startCompletionStack(
       return { key: issued.key, id: issued.record.id };
     },
     async close() {
+      await gateway?.close();
       worker.shutdown();
       await running;
       await emulator.close();

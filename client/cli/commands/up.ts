@@ -65,6 +65,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     temporalPort: ports.temporal,
     temporalUiPort: ports.temporalUi,
     emulatorPort: ports.emulator,
+    gatewayPort: ports.gateway,
     log: (line) => io.stdout(line),
   });
   const check = stack.selfCheck;
@@ -76,6 +77,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }`,
   );
   io.stdout('');
+  io.stdout(`  Gateway:          ${stack.gateway.url}  (OpenAI base URL: ${stack.gateway.url}/openai/v1)`);
   io.stdout(`  Data folder:      ${dataDir}`);
   io.stdout(`  Temporal:         ${stack.temporal.target.address}`);
   if (stack.temporal.uiUrl) io.stdout(`  Temporal Web UI:  ${stack.temporal.uiUrl}`);

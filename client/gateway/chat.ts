@@ -1,0 +1,98 @@
+/**
+ * `POST /openai/v1/chat/completions`: validate before any spend, then run the request as a
+ * `governedCompletion` workflow (JSON) or hand it to the streaming path.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseChatRequest } from '../../domain/chat-request';
+import { completionWorkflowId } from '../../domain/request-ids';
+import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
+import { BodyTooLargeError, readBody, sendError, sendJson, sendRefusal } from './http';
+import type { GatewayDeps, RequestContext } from './server';
+import { streamChatCompletion } from './streaming';
+
+export async function handleChatCompletion(
+  deps: GatewayDeps,
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: RequestContext,
+): Promise<void> {
+  const config = deps.config();
+  let raw: Buffer;
+  try {
+    raw = await readBody(request, config.gateway.maxBodyBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      return sendRefusal(
+        response,
+        {
+          code: 'request_too_large',
+          message: `The request body is larger than ${config.gateway.maxBodyBytes} bytes.`,
+        },
+        { ...context.headers, connection: 'close' },
+      );
+    }
+    throw error;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return sendRefusal(
+      response,
+      { code: 'invalid_request_error', message: 'We could not parse the JSON body of your request.' },
+      context.headers,
+    );
+  }
+  const parsed = parseChatRequest(body);
+  if (!parsed.ok) {
+    return sendRefusal(
+      response,
+      { code: 'invalid_request_error', message: parsed.message, param: parsed.param },
+      context.headers,
+    );
+  }
+
+  const input: GovernedCompletionInput = {
+    requestId: context.requestId,
+    gatewayKeyId: context.principal.keyId,
+    request: parsed.request,
+    interactive: true,
+    maxWaitMs: config.gateway.maxWaitMs,
+    ...(parsed.maxCompletionTokens !== undefined ? { maxCompletionTokens: parsed.maxCompletionTokens } : {}),
+  };
+  if (parsed.request.stream) return streamChatCompletion(deps, request, response, context, input);
+
+  let result: GovernedCompletionResult;
+  try {
+    result = await deps.temporal.workflow.execute('governedCompletion', {
+      taskQueue: deps.taskQueue,
+      workflowId: completionWorkflowId(context.requestId),
+      args: [input],
+      ...(deps.eagerStart ? { requestEagerStart: true } : {}),
+    });
+  } catch (error) {
+    deps.log.warn('completion workflow failed', { requestId: context.requestId, error: String(error) });
+    return sendError(
+      response,
+      503,
+      {
+        error: {
+          message: 'The gateway could not complete the request.',
+          type: 'api_error',
+          code: 'service_unavailable',
+        },
+      },
+      context.headers,
+    );
+  }
+  if (result.ok) {
+    return sendJson(response, 200, result.completion, {
+      ...context.headers,
+      ...(result.upstreamRequestId ? { 'x-groq-request-id': result.upstreamRequestId } : {}),
+    });
+  }
+  return sendError(response, result.status, result.error, {
+    ...context.headers,
+    ...(result.retryAfterSeconds !== undefined ? { 'retry-after': String(result.retryAfterSeconds) } : {}),
+  });
+}
