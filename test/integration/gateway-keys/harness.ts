@@ -1,6 +1,6 @@
 /**
  * Where the gateway-key tests run: PGlite in memory, and a PostgreSQL server when one answers at
- * TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), each test in a fresh
+ * TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), in a fresh
  * `gg_test_<random>_<n>` database dropped afterwards (the ledger suite's harness). When no server
  * answers, the PostgreSQL half is skipped with a loud banner, never silently.
  */

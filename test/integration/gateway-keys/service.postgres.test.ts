@@ -1,6 +1,6 @@
 /**
  * The gateway key service on PostgreSQL (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres),
- * each test in a fresh database dropped afterwards. Skipped with a loud banner when no server answers.
+ * in a fresh database dropped afterwards. Skipped with a loud banner when no server answers.
  */
 import { describe, it } from 'vitest';
 import { postgres, postgresOrBanner } from './harness';
