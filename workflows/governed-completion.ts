@@ -6,7 +6,13 @@
  * own reservation so an attempt of unknown outcome stays charged.
  */
 import type { Duration } from '@temporalio/common';
-import { allHandlersFinished, condition, proxyLocalActivities, setHandler, sleep } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import type { CompletionActivities } from '../activities/completion';
 import type { BilledUsage } from '../activities/completion/types';
 import { refusalBody, refusalStatus, type ApiErrorBody, type Refusal } from '../domain/api-errors';
@@ -90,7 +96,6 @@ function backoff(attempt: number): Duration {
 }
 
 export async function governedCompletion(input: GovernedCompletionInput): Promise<GovernedCompletionResult> {
-  const { requestId } = input;
   let admission: StreamAdmission | undefined;
   let streamOutcome: StreamOutcome | undefined;
   if (input.stream) {

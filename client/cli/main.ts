@@ -26,6 +26,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'emulator [--port N] [--config FILE]: run the local Groq emulator',
     load: async () => (await import('./commands/emulator')).run,
   },
+  keys: {
+    summary: 'keys create|list|revoke|bootstrap: gateway keys (shown once, stored hashed)',
+    load: async () => (await import('./commands/keys')).run,
+  },
   migrate: {
     summary: 'migrate: apply the ledger migrations (PGlite data folder or DATABASE_URL)',
     load: async () => (await import('./commands/migrate')).run,
