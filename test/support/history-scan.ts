@@ -26,7 +26,10 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// a CommonJS package: Node's ESM loader only offers its default export
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 
 export type FindingForm = 'text' | 'bytes' | 'base64' | 'decoded';
 
@@ -231,7 +234,7 @@ async function decodePayload(payload: Payload, codecs: PayloadCodec[]): Promise<
  * payload decoded.
  */
 export async function scanHistory(
-  history: temporal.api.history.v1.IHistory,
+  history: proto.temporal.api.history.v1.IHistory,
   options: ScanOptions & { workflowId: string; runId?: string },
 ): Promise<HistoryScan> {
   const { workflowId, runId } = options;

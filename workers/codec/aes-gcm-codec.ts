@@ -14,7 +14,10 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// a CommonJS package: Node's ESM loader only offers its default export
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 import type { CodecKey } from './keys';
 
 export const ENCODING_ENCRYPTED = 'binary/encrypted';
