@@ -14,6 +14,14 @@ const commands: Record<string, CommandEntry> = {
     summary: 'start everything on embedded defaults: Temporal dev server, ledger, emulator, worker',
     load: async () => (await import('./commands/up')).run,
   },
+  worker: {
+    summary: 'worker: one worker process joining a deployment (TEMPORAL_ADDRESS, DATABASE_URL, Groq keys)',
+    load: async () => (await import('./commands/worker')).run,
+  },
+  gateway: {
+    summary: 'gateway [--port N]: one HTTP gateway process joining a deployment',
+    load: async () => (await import('./commands/gateway')).run,
+  },
   temporal: {
     summary: 'temporal install|start: the pinned Temporal CLI and its dev server',
     load: async () => (await import('./commands/temporal')).run,

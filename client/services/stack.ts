@@ -4,22 +4,17 @@
  * (PGlite in the data folder or DATABASE_URL), the upstream (Groq or the emulator) and a worker.
  * Everything started here is stopped by `stop()`, in reverse order; nothing configured from outside is.
  */
-import { hostname } from 'node:os';
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import { consoleLogger, createAlertSink, type Logger } from '../../activities/alerts';
-import { createGroqClientFactory } from '../../activities/groq-client';
+import { consoleLogger, type Logger } from '../../activities/alerts';
 import type { GovernorConfig } from '../../domain/config';
 import { TASK_QUEUES } from '../../domain/task-queues';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../ledger';
-import { dataConverterFromKeys, describeCodecKeys, loadCodecKeys } from '../../workers/codec';
-import { activityDeps } from '../../workers/dependencies';
 import { installRuntime } from '../../workers/runtime';
-import { connectWorker, createGovernorWorker } from '../../workers/worker';
+import { connectWorker } from '../../workers/worker';
 import type { SelfCheckResult } from '../../workflows/self-check';
-import { startGateway, type RunningGateway } from '../gateway/server';
-import { createAuthenticator } from './gateway-keys';
+import type { RunningGateway } from '../gateway/server';
+import { buildGateway, buildWorker, clientOn, groqFactoryFor, loadDataConverter } from './components';
 import { resolveTemporalTarget, type TemporalTarget } from './temporal-config';
 import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
 import { startUpstream, type Upstream } from './upstream';
@@ -89,31 +84,19 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         : `Groq: ${upstream.baseURL}`,
     );
 
-    const keyring = await loadCodecKeys({ dataDir });
-    const dataConverter = dataConverterFromKeys(keyring);
-    log(`Temporal payloads: ${describeCodecKeys(keyring)}`);
-
+    const dataConverter = await loadDataConverter(dataDir, log);
     const logger = options.logger ?? consoleLogger;
-    const identity = `${hostname()}:${process.pid}`;
     const workerConnection: NativeConnection = await connectWorker(target);
     cleanups.push(() => workerConnection.close());
-    const groq = createGroqClientFactory({ baseURL: upstream.baseURL, resolver: upstream.resolver });
-    const worker: Worker = await createGovernorWorker({
+    const groq = groqFactoryFor(upstream);
+    const worker: Worker = await buildWorker({
       connection: workerConnection,
-      namespace: target.namespace,
+      target,
+      config,
+      ledger,
+      groq,
       dataConverter,
-      activities: createActivities({
-        ...activityDeps({ ledger, groq }),
-        completion: {
-          ledger,
-          config: () => config,
-          groq,
-          alerts: createAlertSink({ webhooks: config.org.webhooks, log: logger }),
-          log: logger,
-          now: Date.now,
-          identity: `worker@${identity}`,
-        },
-      }),
+      logger,
     });
     const workerDone = worker.run();
     cleanups.push(async () => {
@@ -122,20 +105,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
 
     // the client shares the worker's connection, so workflows start eagerly on this process's worker
-    const client = new Client({ connection: workerConnection, namespace: target.namespace, dataConverter });
-    const gateway = await startGateway(
-      {
-        config: () => config,
-        ledger,
-        authenticator: createAuthenticator(ledger),
-        temporal: client,
-        taskQueue: TASK_QUEUES.main,
-        eagerStart: true,
-        streaming: { groq, identity: `gateway@${identity}` },
-        log: logger,
-      },
-      { port: options.gatewayPort },
-    );
+    const client = clientOn(workerConnection, target, dataConverter);
+    const gateway = await buildGateway({
+      client,
+      config,
+      ledger,
+      groq,
+      logger,
+      port: options.gatewayPort,
+      eagerStart: true,
+    });
     cleanups.push(() => gateway.close());
     const firstKey = config.upstreamKeys[0]?.name ?? 'default';
     const selfCheck: SelfCheckResult = await client.workflow.execute('selfCheck', {

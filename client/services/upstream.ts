@@ -44,20 +44,38 @@ export function emulatorConfigFor(config: GovernorConfig): EmulatorConfigInput {
   };
 }
 
+/** Groq's base URL: GROQ_BASE_URL (as groq-sdk reads it) wins over the configuration. */
+export function groqBaseUrl(config: GovernorConfig, env: NodeJS.ProcessEnv = process.env): string {
+  return env.GROQ_BASE_URL || config.groq.baseUrl;
+}
+
+/**
+ * The upstream of a separate worker or gateway process: always the configured Groq (or whatever
+ * GROQ_BASE_URL names, such as a shared emulator), with secrets from the environment. Several processes
+ * cannot share an emulator each one starts, so none is started here.
+ */
+export function connectUpstream(config: GovernorConfig, env: NodeJS.ProcessEnv = process.env): Upstream {
+  if (!hasRealGroqKey(config, env)) {
+    throw new Error(
+      'No upstream key secret is set: set GROQ_API_KEY, or the variable each upstream key names (secretEnv). ' +
+        'For a shared emulator, run `groq-governor emulator --key NAME=SECRET ...` and set GROQ_BASE_URL.',
+    );
+  }
+  const secretEnvByName = new Map(config.upstreamKeys.map((key) => [key.name, key.secretEnv]));
+  return {
+    kind: 'groq',
+    baseURL: groqBaseUrl(config, env),
+    resolver: envKeyResolver(secretEnvByName, env),
+    close: async () => undefined,
+  };
+}
+
 export async function startUpstream(
   config: GovernorConfig,
   options: { emulatorPort?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Upstream> {
   const env = options.env ?? process.env;
-  if (hasRealGroqKey(config, env)) {
-    const secretEnvByName = new Map(config.upstreamKeys.map((key) => [key.name, key.secretEnv]));
-    return {
-      kind: 'groq',
-      baseURL: config.groq.baseUrl,
-      resolver: envKeyResolver(secretEnvByName, env),
-      close: async () => undefined,
-    };
-  }
+  if (hasRealGroqKey(config, env)) return connectUpstream(config, env);
   const emulator = await startEmulator({
     port: options.emulatorPort ?? 0,
     config: emulatorConfigFor(config),

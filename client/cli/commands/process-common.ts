@@ -1,0 +1,69 @@
+/**
+ * What `worker` and `gateway` share: flags, the configuration (a bad file starts nothing), the ledger,
+ * the upstream and the payload codec, all for a process that joins an existing deployment.
+ */
+import type { Logger } from '../../../activities/alerts';
+import { consoleLogger } from '../../../activities/alerts';
+import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../domain/config';
+import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../../ledger';
+import { installRuntime } from '../../../workers/runtime';
+import { loadDataConverter, type DataConverter } from '../../services/components';
+import { resolveDataDir } from '../../services/paths';
+import { resolveTemporalTarget, type TemporalTarget } from '../../services/temporal-config';
+import { connectUpstream, type Upstream } from '../../services/upstream';
+import type { CliIO } from '../io';
+
+export interface ProcessBase {
+  config: GovernorConfig;
+  dataDir: string;
+  target: TemporalTarget;
+  ledger: LedgerStore;
+  upstream: Upstream;
+  dataConverter: DataConverter;
+  logger: Logger;
+}
+
+export async function prepareProcess(
+  flags: { config?: string | undefined; 'data-dir'?: string | undefined },
+  io: CliIO,
+): Promise<ProcessBase | undefined> {
+  const dataDir = resolveDataDir(flags['data-dir']);
+  let config: GovernorConfig;
+  try {
+    const loaded = await loadConfigOrThrow(flags.config ?? process.env.GOVERNOR_CONFIG, { dataDir });
+    for (const warning of loaded.warnings) io.stderr(`warning: ${warning.path}: ${warning.message}`);
+    config = loaded.config;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`${error.message}\nNothing was started.`);
+      return undefined;
+    }
+    throw error;
+  }
+  let upstream: Upstream;
+  try {
+    upstream = connectUpstream(config);
+  } catch (error) {
+    io.stderr((error as Error).message);
+    return undefined;
+  }
+  installRuntime();
+  const target = resolveTemporalTarget();
+  const ledgerTarget = resolveLedgerTarget({ dataDir });
+  if (ledgerTarget.driver === 'pglite') {
+    io.stderr(
+      'note: the ledger is an embedded PGlite folder, usable by one process; set DATABASE_URL to share it.',
+    );
+  }
+  const ledger = await openLedger({ dataDir });
+  io.stdout(`Ledger: ${describeLedgerTarget(ledgerTarget)}, schema version ${ledger.migrations.current}`);
+  io.stdout(`Temporal: ${target.address} (namespace ${target.namespace})`);
+  io.stdout(`Groq: ${upstream.baseURL}`);
+  const dataConverter = await loadDataConverter(dataDir, (line) => io.stdout(line));
+  return { config, dataDir, target, ledger, upstream, dataConverter, logger: consoleLogger };
+}
+
+export const PROCESS_FLAGS = {
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+} as const;

@@ -1,0 +1,40 @@
+/**
+ * `groq-governor worker`: one worker process joining a deployment (Temporal through envconfig, the
+ * ledger through DATABASE_URL, Groq through its key secrets). Run several for capacity; they share
+ * rate limits and budgets through the ledger. Ctrl-C drains in-flight work and stops.
+ */
+import { groqFactoryFor, buildWorker } from '../../services/components';
+import { connectWorker } from '../../../workers/worker';
+import { parseFlags, untilSignal } from '../args';
+import type { CliIO } from '../io';
+import { PROCESS_FLAGS, prepareProcess } from './process-common';
+
+const USAGE = 'groq-governor worker [--config FILE] [--data-dir DIR]';
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const parsed = parseFlags(argv, PROCESS_FLAGS, USAGE, io);
+  if (!parsed) return 2;
+  const base = await prepareProcess(parsed.values, io);
+  if (!base) return 1;
+  const connection = await connectWorker(base.target);
+  const worker = await buildWorker({
+    connection,
+    target: base.target,
+    config: base.config,
+    ledger: base.ledger,
+    groq: groqFactoryFor(base.upstream),
+    dataConverter: base.dataConverter,
+    logger: base.logger,
+  });
+  const done = worker.run();
+  io.stdout('Worker polling. Ctrl-C drains and stops it.');
+  const outcome = await Promise.race([
+    untilSignal().then(() => 'signal' as const),
+    done.then(() => 'stopped' as const),
+  ]);
+  if (outcome === 'signal') worker.shutdown();
+  await done.catch((error: unknown) => io.stderr(`worker: ${String(error)}`));
+  await connection.close();
+  await base.ledger.close();
+  return outcome === 'signal' ? 0 : 1;
+}

@@ -1,0 +1,104 @@
+/**
+ * The building blocks every process kind shares: `up` (everything in one process), `worker` and
+ * `gateway` (separate processes sharing one PostgreSQL and one Temporal cluster) put these together.
+ */
+import { hostname } from 'node:os';
+import { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createAlertSink, type Logger } from '../../activities/alerts';
+import { createGroqClientFactory, type GroqClientFactory } from '../../activities/groq-client';
+import type { GovernorConfig } from '../../domain/config';
+import { TASK_QUEUES } from '../../domain/task-queues';
+import type { LedgerStore } from '../../ledger';
+import { dataConverterFromKeys, describeCodecKeys, loadCodecKeys } from '../../workers/codec';
+import { activityDeps } from '../../workers/dependencies';
+import { createGovernorWorker } from '../../workers/worker';
+import { startGateway, type RunningGateway } from '../gateway/server';
+import { createAuthenticator } from './gateway-keys';
+import type { TemporalTarget } from './temporal-config';
+import type { Upstream } from './upstream';
+
+export type DataConverter = ReturnType<typeof dataConverterFromKeys>;
+
+export function processIdentity(role: 'worker' | 'gateway'): string {
+  return `${role}@${hostname()}:${process.pid}`;
+}
+
+/** The payload codec's data converter, from GOVERNOR_CODEC_KEY or the data folder's key file. */
+export async function loadDataConverter(
+  dataDir: string,
+  log: (line: string) => void,
+): Promise<DataConverter> {
+  const keyring = await loadCodecKeys({ dataDir });
+  log(`Temporal payloads: ${describeCodecKeys(keyring)}`);
+  return dataConverterFromKeys(keyring);
+}
+
+export function groqFactoryFor(upstream: Pick<Upstream, 'baseURL' | 'resolver'>): GroqClientFactory {
+  return createGroqClientFactory({ baseURL: upstream.baseURL, resolver: upstream.resolver });
+}
+
+export async function buildWorker(options: {
+  connection: NativeConnection;
+  target: TemporalTarget;
+  config: GovernorConfig;
+  ledger: LedgerStore;
+  groq: GroqClientFactory;
+  dataConverter: DataConverter;
+  logger: Logger;
+}): Promise<Worker> {
+  const { config, ledger, groq, logger } = options;
+  return createGovernorWorker({
+    connection: options.connection,
+    namespace: options.target.namespace,
+    dataConverter: options.dataConverter,
+    identity: processIdentity('worker'),
+    activities: createActivities({
+      ...activityDeps({ ledger, groq }),
+      completion: {
+        ledger,
+        config: () => config,
+        groq,
+        alerts: createAlertSink({ webhooks: config.org.webhooks, log: logger }),
+        log: logger,
+        now: Date.now,
+        identity: processIdentity('worker'),
+      },
+    }),
+  });
+}
+
+export async function buildGateway(options: {
+  client: Client;
+  config: GovernorConfig;
+  ledger: LedgerStore;
+  groq: GroqClientFactory;
+  logger: Logger;
+  port: number;
+  host?: string;
+  /** only when a worker runs in this process on the client's connection */
+  eagerStart?: boolean;
+}): Promise<RunningGateway> {
+  return startGateway(
+    {
+      config: () => options.config,
+      ledger: options.ledger,
+      authenticator: createAuthenticator(options.ledger),
+      temporal: options.client,
+      taskQueue: TASK_QUEUES.main,
+      eagerStart: options.eagerStart ?? false,
+      streaming: { groq: options.groq, identity: processIdentity('gateway') },
+      log: options.logger,
+    },
+    { port: options.port, ...(options.host ? { host: options.host } : {}) },
+  );
+}
+
+export function clientOn(
+  connection: Client['connection'],
+  target: TemporalTarget,
+  dataConverter: DataConverter,
+): Client {
+  return new Client({ connection, namespace: target.namespace, dataConverter });
+}
