@@ -3,6 +3,10 @@
  * database URL is given), the Groq emulator mirroring the configuration, the completion activities
  * wired to them, and a worker on the shared dev server with its own task queue.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
@@ -16,6 +20,7 @@ import { parseConfig, type GovernorConfig } from '../../domain/config';
 import type { Role } from '../../domain/rbac';
 import { startEmulator, type RunningEmulator } from '../../emulator';
 import { openLedger, type LedgerStore } from '../../ledger';
+import { dataConverterFor, type GovernorDataConverter } from '../../workers/codec';
 import { activityDeps } from '../../workers/dependencies';
 import { uniqueTaskQueue, workflowBundle } from './temporal';
 
@@ -68,13 +73,31 @@ export interface CompletionStack {
   alerts: BudgetAlert[];
   /** the HTTP gateway, when the stack was started with `gateway: true` */
   gateway?: RunningGateway;
+  /** the payload codec the worker and `client` use, when the stack was started with `codec: true` */
+  dataConverter?: GovernorDataConverter;
+  /** the Temporal client the gateway uses (with the codec when `codec: true`, else the env's client) */
+  client: Client;
   issue(team: string | null, role?: Role, models?: string[]): Promise<{ key: string; id: string }>;
   close(): Promise<void>;
 }
 
+export interface CompletionStackOptions {
+  config?: GovernorConfig;
+  databaseUrl?: string;
+  now?: () => number;
+  gateway?: boolean;
+  /**
+   * encrypt payloads: the worker and the gateway's client get `dataConverterFor({ dataDir })` with a
+   * key file in a temporary folder (removed on close)
+   */
+  codec?: boolean;
+  /** also hand every alert to this sink (e.g. `createAlertSink` with webhooks); `alerts` still records them */
+  alertSink?: AlertSink;
+}
+
 export async function startCompletionStack(
   env: TestWorkflowEnvironment,
-  options: { config?: GovernorConfig; databaseUrl?: string; now?: () => number; gateway?: boolean } = {},
+  options: CompletionStackOptions = {},
 ): Promise<CompletionStack> {
   const config = options.config ?? testConfig();
   const ledger = options.databaseUrl
@@ -89,13 +112,22 @@ export async function startCompletionStack(
     resolver: staticKeyResolver(new Map(Object.entries(emulator.addedKeys))),
   });
   const alerts: BudgetAlert[] = [];
-  const sink: AlertSink = { notify: async (alert) => void alerts.push(alert) };
+  const sink: AlertSink = {
+    notify: async (alert) => {
+      alerts.push(alert);
+      await options.alertSink?.notify(alert);
+    },
+  };
+  const codecDir = options.codec ? mkdtempSync(join(tmpdir(), 'gg-stack-codec-')) : undefined;
+  const dataConverter = codecDir ? await dataConverterFor({ dataDir: codecDir, env: {} }) : undefined;
+  const client = dataConverter ? new Client({ connection: env.connection, dataConverter }) : env.client;
   const taskQueue = uniqueTaskQueue('completion');
   const quiet = { info: () => undefined, warn: () => undefined };
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: workflowBundle(),
+    ...(dataConverter ? { dataConverter } : {}),
     activities: createActivities({
       ...activityDeps({ ledger, groq }),
       completion: {
@@ -115,7 +147,7 @@ export async function startCompletionStack(
         config: () => config,
         ledger,
         authenticator: createAuthenticator(ledger),
-        temporal: env.client,
+        temporal: client,
         taskQueue,
         streaming: { groq, identity: `test-gateway-${process.pid}` },
         log: quiet,
@@ -123,6 +155,8 @@ export async function startCompletionStack(
     : undefined;
   return {
     ...(gateway ? { gateway } : {}),
+    ...(dataConverter ? { dataConverter } : {}),
+    client,
     config,
     ledger,
     emulator,
@@ -143,6 +177,7 @@ export async function startCompletionStack(
       await running;
       await emulator.close();
       await ledger.close();
+      if (codecDir) rmSync(codecDir, { recursive: true, force: true });
     },
   };
 }
