@@ -13,6 +13,7 @@ import type { Refusal } from '../../domain/api-errors';
 import type { Principal } from '../../domain/rbac';
 import type { LedgerStore } from '../../ledger';
 import type { KeyAuthenticator } from '../services/gateway-keys';
+import { handleAdmin } from './admin';
 import { handleChatCompletion } from './chat';
 import { sendJson, sendRefusal } from './http';
 import { modelList, modelObject, visibleModels } from './models';
@@ -66,6 +67,11 @@ async function route(deps: GatewayDeps, request: IncomingMessage, response: Serv
   const method = request.method ?? 'GET';
 
   if (path === '/healthz') return sendJson(response, 200, { status: 'ok' }, headers);
+  if (path.startsWith('/admin/')) {
+    const principal = await authenticate(deps, request, response, headers);
+    if (!principal) return;
+    return handleAdmin(deps, request, response, principal, path, headers);
+  }
   if (!path.startsWith(PREFIX + '/')) {
     return sendRefusal(response, { code: 'not_found', message: `Unknown path ${path}` }, headers);
   }
