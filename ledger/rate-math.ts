@@ -3,8 +3,11 @@
  * All times are epoch milliseconds supplied by the caller.
  *
  * Model:
- *  - RPM/TPM count requests/tokens in fixed minute windows [k*60s, (k+1)*60s); RPD/TPD in fixed UTC days.
- *    A window that fills up admits again when the next window starts.
+ *  - RPM/TPM are a strict sliding window: a request admitted at `at` counts during [at, at + 60 s). A
+ *    request fits at `now` when the requests (tokens) admitted in (now - 60 s, ...] plus this one stay
+ *    within the limit, so no 60 s interval, wherever it starts, ever holds more than the limit. It fits
+ *    again once enough of the oldest admissions have left the window.
+ *  - RPD/TPD count in fixed UTC days; a full day admits again at the next UTC midnight.
  *  - Concurrency counts open leases (not released, not expired).
  *  - Upstream feedback (Groq's headers) per dimension: `remaining` as observed at `observedAt`, less what
  *    the governor admitted since (`consumed`), plus a linear refill of (limit - remaining) over the time
@@ -29,13 +32,28 @@ export interface RateLimits {
 export type RateLimitName =
   keyof RateLimits | 'upstream_retry_after' | 'upstream_tokens' | 'upstream_requests';
 
-export interface WindowCounters {
-  minuteStart: number;
-  minuteRequests: number;
-  minuteTokens: number;
+/** The fixed UTC-day counters stored on the bucket row. */
+export interface DayCounters {
   dayStart: number;
   dayRequests: number;
   dayTokens: number;
+}
+
+/**
+ * A bucket's usage as seen at some `now`: the sliding minute (admissions at or after `minuteStart`,
+ * which is now - 60 s + 1 ms) and the current UTC day.
+ */
+export interface WindowCounters extends DayCounters {
+  minuteStart: number;
+  minuteRequests: number;
+  minuteTokens: number;
+}
+
+/** One admission in a bucket's sliding log. */
+export interface Admission {
+  /** epoch ms of the admission; it counts in the minute window until at + MINUTE_MS (exclusive) */
+  at: number;
+  tokens: number;
 }
 
 export interface UpstreamDimension {
@@ -58,7 +76,10 @@ export interface UpstreamState {
 export interface BucketSnapshot {
   key: string;
   limits: RateLimits;
-  windows: WindowCounters;
+  /** the stored UTC-day counters (rolled over by `currentDay`) */
+  day: DayCounters;
+  /** the bucket's admissions still in the sliding minute at `now` (any order; older ones are ignored) */
+  recent: Admission[];
   upstream: UpstreamState;
   /** expiry times of the bucket's open leases at `now`, ascending */
   openLeaseExpiries: number[];
@@ -75,20 +96,73 @@ export function windowStart(now: number, size: number): number {
   return now - (((now % size) + size) % size);
 }
 
-/** The counters as they stand at `now`: a window that has ended counts zero. */
-export function currentWindows(stored: WindowCounters, now: number): WindowCounters {
-  const minute = windowStart(now, MINUTE_MS);
+/** The day counters as they stand at `now`: a day that has ended counts zero. */
+export function currentDay(stored: DayCounters, now: number): DayCounters {
   const day = windowStart(now, DAY_MS);
-  // a window start ahead of `now` (another process's clock runs ahead) is kept: never count backwards
-  const minuteLive = stored.minuteStart >= minute;
-  const dayLive = stored.dayStart >= day;
+  // a day start ahead of `now` (another process's clock runs ahead) is kept: never count backwards
+  const live = stored.dayStart >= day;
   return {
-    minuteStart: minuteLive ? stored.minuteStart : minute,
-    minuteRequests: minuteLive ? stored.minuteRequests : 0,
-    minuteTokens: minuteLive ? stored.minuteTokens : 0,
-    dayStart: dayLive ? stored.dayStart : day,
-    dayRequests: dayLive ? stored.dayRequests : 0,
-    dayTokens: dayLive ? stored.dayTokens : 0,
+    dayStart: live ? stored.dayStart : day,
+    dayRequests: live ? stored.dayRequests : 0,
+    dayTokens: live ? stored.dayTokens : 0,
+  };
+}
+
+/** Whether an admission still counts in the sliding minute at `now`. */
+export function inMinute(admission: Admission, now: number): boolean {
+  return admission.at > now - MINUTE_MS;
+}
+
+/** The admissions that count at `now`, oldest first (ties keep their input order). */
+export function liveAdmissions(recent: readonly Admission[], now: number): Admission[] {
+  return recent.filter((a) => inMinute(a, now)).sort((a, b) => a.at - b.at);
+}
+
+/** Requests and tokens in the sliding minute at `now`. */
+export function minuteUsage(recent: readonly Admission[], now: number): { requests: number; tokens: number } {
+  let requests = 0;
+  let tokens = 0;
+  for (const admission of recent) {
+    if (!inMinute(admission, now)) continue;
+    requests++;
+    tokens += admission.tokens;
+  }
+  return { requests, tokens };
+}
+
+/**
+ * The earliest time >= `now` at which a request of `need` units fits a sliding-minute limit, given the
+ * admissions in the window and what each weighs (1 for requests, its tokens for tokens); null when
+ * `need` exceeds the limit itself. The oldest admissions leave first: admission `a` leaves at
+ * a.at + MINUTE_MS.
+ */
+export function slidingFitAt(
+  recent: readonly Admission[],
+  weight: (admission: Admission) => number,
+  limit: number,
+  need: number,
+  now: number,
+): number | null {
+  if (need > limit) return null;
+  const live = liveAdmissions(recent, now);
+  let used = live.reduce((sum, a) => sum + weight(a), 0);
+  if (used + need <= limit) return now;
+  for (const admission of live) {
+    used -= weight(admission);
+    if (used + need <= limit) return Math.max(now, admission.at + MINUTE_MS);
+  }
+  // unreachable: with every admission gone, used is 0 and need <= limit
+  return null;
+}
+
+/** The bucket's counters as reported at `now` (sliding minute and current day). */
+export function windowsAt(day: DayCounters, recent: readonly Admission[], now: number): WindowCounters {
+  const minute = minuteUsage(recent, now);
+  return {
+    minuteStart: now - MINUTE_MS + 1,
+    minuteRequests: minute.requests,
+    minuteTokens: minute.tokens,
+    ...currentDay(day, now),
   };
 }
 
@@ -124,15 +198,18 @@ function check(
 
 /** Every limit of one bucket that the request (1 request, `tokens` tokens) does not fit at `now`. */
 export function blocksOf(snapshot: BucketSnapshot, tokens: number, now: number): RateBlock[] {
-  const { key, limits, upstream } = snapshot;
-  const w = currentWindows(snapshot.windows, now);
+  const { key, limits, upstream, recent } = snapshot;
+  const w = currentDay(snapshot.day, now);
   const blocks: RateBlock[] = [];
-  const minuteEnd = w.minuteStart + MINUTE_MS;
   const dayEnd = w.dayStart + DAY_MS;
-  if (limits.rpm !== undefined)
-    check(blocks, key, 'rpm', w.minuteRequests + 1 <= limits.rpm, limits.rpm >= 1 ? minuteEnd : null);
-  if (limits.tpm !== undefined)
-    check(blocks, key, 'tpm', w.minuteTokens + tokens <= limits.tpm, tokens <= limits.tpm ? minuteEnd : null);
+  if (limits.rpm !== undefined) {
+    const at = slidingFitAt(recent, () => 1, limits.rpm, 1, now);
+    check(blocks, key, 'rpm', at === now, at);
+  }
+  if (limits.tpm !== undefined) {
+    const at = slidingFitAt(recent, (a) => a.tokens, limits.tpm, tokens, now);
+    check(blocks, key, 'tpm', at === now, at);
+  }
   if (limits.rpd !== undefined)
     check(blocks, key, 'rpd', w.dayRequests + 1 <= limits.rpd, limits.rpd >= 1 ? dayEnd : null);
   if (limits.tpd !== undefined)
@@ -174,16 +251,10 @@ export function decideAdmission(snapshots: BucketSnapshot[], tokens: number, now
   return { admitted: false, retryAfterMs: latest - now, blockedBy };
 }
 
-/** Counters after admitting one request of `tokens` tokens at `now`. */
-export function admitInto(stored: WindowCounters, tokens: number, now: number): WindowCounters {
-  const w = currentWindows(stored, now);
-  return {
-    ...w,
-    minuteRequests: w.minuteRequests + 1,
-    minuteTokens: w.minuteTokens + tokens,
-    dayRequests: w.dayRequests + 1,
-    dayTokens: w.dayTokens + tokens,
-  };
+/** Day counters after admitting one request of `tokens` tokens at `now`. */
+export function admitIntoDay(stored: DayCounters, tokens: number, now: number): DayCounters {
+  const w = currentDay(stored, now);
+  return { ...w, dayRequests: w.dayRequests + 1, dayTokens: w.dayTokens + tokens };
 }
 
 /** Whether an upstream observation is still in force at `now` (admissions count against it). */

@@ -1,18 +1,21 @@
 /**
  * Shared rate limits across every worker process. Admission is one transaction that creates (if new) and
  * then locks the rows of all listed buckets in one fixed order (SELECT ... ORDER BY bucket COLLATE "C"
- * FOR UPDATE), reads their windows, open leases and upstream feedback, decides with the pure rules of
- * rate-math.ts and, only if every bucket has room, counts the request in all of them and writes its
- * lease. Two acquirers of a common bucket therefore run one after the other, whichever process they
+ * FOR UPDATE), reads their sliding-minute logs (rate_admissions), day counters, open leases and upstream
+ * feedback, decides with the pure rules of rate-math.ts and, only if every bucket has room, counts the
+ * request in all of them (a log row per bucket, the day counters) and writes its lease. Two acquirers of a common bucket therefore run one after the other, whichever process they
  * are in, and a limit can never be exceeded by a race. Times are the caller's `now` (epoch ms).
  */
 import {
-  admitInto,
-  currentWindows,
+  admitIntoDay,
   DAY_MS,
   decideAdmission,
+  MINUTE_MS,
   upstreamLive,
+  windowsAt,
+  type Admission,
   type BucketSnapshot,
+  type DayCounters,
   type RateBlock,
   type RateLimits,
   type UpstreamDimension,
@@ -92,11 +95,14 @@ function upstreamOf(row: SqlRow): UpstreamState {
   };
 }
 
-function windowsOf(row: SqlRow): WindowCounters {
+/**
+ * Log rows older than this before `now` are deleted. The window itself is 60 s; the extra minute keeps
+ * rows that a caller whose clock runs behind would still count.
+ */
+const LOG_KEEP_MS = 2 * MINUTE_MS;
+
+function dayOf(row: SqlRow): DayCounters {
   return {
-    minuteStart: asNumber(row.minute_start, 'minute_start'),
-    minuteRequests: asNumber(row.minute_requests, 'minute_requests'),
-    minuteTokens: asNumber(row.minute_tokens, 'minute_tokens'),
     dayStart: asNumber(row.day_start, 'day_start'),
     dayRequests: asNumber(row.day_requests, 'day_requests'),
     dayTokens: asNumber(row.day_tokens, 'day_tokens'),
@@ -114,6 +120,15 @@ async function lockBuckets(tx: SqlQueryable, keys: string[]): Promise<Map<string
     [keys],
   );
   return new Map(rows.map((row) => [asString(row.bucket, 'bucket'), row]));
+}
+
+/** The bucket's admissions that count in the sliding minute at `now` (clock-ahead rows included). */
+async function recentAdmissions(db: SqlQueryable, bucket: string, now: number): Promise<Admission[]> {
+  const { rows } = await db.query(
+    'SELECT at, tokens FROM rate_admissions WHERE bucket = $1 AND at > $2 ORDER BY at',
+    [bucket, now - MINUTE_MS],
+  );
+  return rows.map((row) => ({ at: asNumber(row.at, 'at'), tokens: asNumber(row.tokens, 'tokens') }));
 }
 
 async function openLeaseExpiries(tx: SqlQueryable, bucket: string, now: number): Promise<number[]> {
@@ -157,15 +172,21 @@ export async function tryAcquire(db: SqlSession, input: AcquireInput): Promise<A
       };
     }
 
+    await tx.query('DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2', [
+      keys,
+      now - LOG_KEEP_MS,
+    ]);
     const snapshots: BucketSnapshot[] = [];
     for (const key of keys) {
       const row = rows.get(key);
       if (!row) throw new Error(`rate bucket ${key} was not locked`);
       const limits = byKey.get(key) ?? {};
+      const minuteLimited = limits.rpm !== undefined || limits.tpm !== undefined;
       snapshots.push({
         key,
         limits,
-        windows: windowsOf(row),
+        day: dayOf(row),
+        recent: minuteLimited ? await recentAdmissions(tx, key, now) : [],
         upstream: upstreamOf(row),
         openLeaseExpiries: limits.concurrency !== undefined ? await openLeaseExpiries(tx, key, now) : [],
       });
@@ -176,20 +197,16 @@ export async function tryAcquire(db: SqlSession, input: AcquireInput): Promise<A
 
     const expiresAt = now + leaseTtlMs;
     for (const snapshot of snapshots) {
-      const next = admitInto(snapshot.windows, tokens, now);
+      const next = admitIntoDay(snapshot.day, tokens, now);
       await tx.query(
         `UPDATE rate_buckets
-            SET minute_start = $2, minute_requests = $3, minute_tokens = $4,
-                day_start = $5, day_requests = $6, day_tokens = $7,
-                upstream_tokens_consumed = upstream_tokens_consumed + $8,
-                upstream_requests_consumed = upstream_requests_consumed + $9,
-                updated_at = GREATEST(updated_at, $10)
+            SET day_start = $2, day_requests = $3, day_tokens = $4,
+                upstream_tokens_consumed = upstream_tokens_consumed + $5,
+                upstream_requests_consumed = upstream_requests_consumed + $6,
+                updated_at = GREATEST(updated_at, $7)
           WHERE bucket = $1`,
         [
           snapshot.key,
-          next.minuteStart,
-          next.minuteRequests,
-          next.minuteTokens,
           next.dayStart,
           next.dayRequests,
           next.dayTokens,
@@ -200,9 +217,16 @@ export async function tryAcquire(db: SqlSession, input: AcquireInput): Promise<A
       );
       await tx.query(
         `INSERT INTO rate_leases (lease_id, bucket, tokens, acquired_at, expires_at, minute_start, day_start)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [leaseId, snapshot.key, tokens, now, expiresAt, next.minuteStart, next.dayStart],
+         VALUES ($1, $2, $3, $4, $5, $4, $6)`,
+        [leaseId, snapshot.key, tokens, now, expiresAt, next.dayStart],
       );
+      // every bucket logs the admission, also one without minute limits now (its limits may change)
+      await tx.query('INSERT INTO rate_admissions (bucket, lease_id, at, tokens) VALUES ($1, $2, $3, $4)', [
+        snapshot.key,
+        leaseId,
+        now,
+        tokens,
+      ]);
     }
     return { admitted: true, leaseId, expiresAt, replayed: false };
   });
@@ -226,8 +250,10 @@ export interface TokenCorrection {
 }
 
 /**
- * Replace a lease's estimated tokens with the actual count in every bucket's minute and day windows,
- * when those windows are still the current ones (a past window is history). Once per lease.
+ * Replace a lease's estimated tokens with the actual count: in every bucket's sliding-minute log (the
+ * admission row keeps its time, so the corrected tokens leave the window when the estimate would have;
+ * a row already pruned is history) and in the day counters while the day is still the current one.
+ * Once per lease.
  */
 export async function correctTokens(
   db: SqlSession,
@@ -255,8 +281,6 @@ export async function correctTokens(
       if (!bucket) continue;
       delta = actualTokens - asNumber(lease.tokens, 'tokens');
       const acquiredAt = asNumber(lease.acquired_at, 'acquired_at');
-      const sameMinute =
-        asNumber(bucket.minute_start, 'minute_start') === asNumber(lease.minute_start, 'minute_start');
       const sameDay = asNumber(bucket.day_start, 'day_start') === asNumber(lease.day_start, 'day_start');
       const tokensObservedAt = asNullableNumber(
         bucket.upstream_tokens_observed_at,
@@ -266,13 +290,17 @@ export async function correctTokens(
       const countedUpstream = tokensObservedAt !== null && tokensObservedAt <= acquiredAt;
       await tx.query(
         `UPDATE rate_buckets
-            SET minute_tokens = CASE WHEN $2 THEN GREATEST(0, minute_tokens + $5) ELSE minute_tokens END,
-                day_tokens = CASE WHEN $3 THEN GREATEST(0, day_tokens + $5) ELSE day_tokens END,
-                upstream_tokens_consumed = CASE WHEN $4 THEN GREATEST(0, upstream_tokens_consumed + $5)
+            SET day_tokens = CASE WHEN $2 THEN GREATEST(0, day_tokens + $4) ELSE day_tokens END,
+                upstream_tokens_consumed = CASE WHEN $3 THEN GREATEST(0, upstream_tokens_consumed + $4)
                                                 ELSE upstream_tokens_consumed END
           WHERE bucket = $1`,
-        [key, sameMinute, sameDay, countedUpstream, delta],
+        [key, sameDay, countedUpstream, delta],
       );
+      await tx.query('UPDATE rate_admissions SET tokens = $3 WHERE bucket = $1 AND lease_id = $2', [
+        key,
+        leaseId,
+        actualTokens,
+      ]);
       await tx.query('UPDATE rate_leases SET actual_tokens = $3 WHERE lease_id = $1 AND bucket = $2', [
         leaseId,
         key,
@@ -359,7 +387,7 @@ export interface BucketState {
   upstream: UpstreamState;
 }
 
-/** The bucket as admission would see it at `now` (windows rolled over, open leases counted). */
+/** The bucket as admission would see it at `now` (sliding minute, current day, open leases counted). */
 export async function getRateBucket(db: SqlQueryable, key: string, now: number): Promise<BucketState | null> {
   const { rows } = await db.query('SELECT * FROM rate_buckets WHERE bucket = $1', [key]);
   const row = rows[0];
@@ -370,15 +398,20 @@ export async function getRateBucket(db: SqlQueryable, key: string, now: number):
   );
   return {
     key,
-    windows: currentWindows(windowsOf(row), now),
+    windows: windowsAt(dayOf(row), await recentAdmissions(db, key, now), now),
     openLeases: asNumber(open.rows[0]?.n ?? 0n, 'n'),
     upstream: upstreamOf(row),
   };
 }
 
-/** Delete leases that ended before `before` (corrections need them only within their day window). */
+/**
+ * Delete leases that ended before `before` (corrections need them only within their day window), and
+ * sliding-log rows admitted before it (admission prunes its own buckets; this catches idle ones).
+ * Returns the number of leases deleted.
+ */
 export async function purgeRateLeases(db: SqlQueryable, before: number): Promise<number> {
   assertTime('before', before);
   const result = await db.query('DELETE FROM rate_leases WHERE expires_at < $1', [before]);
+  await db.query('DELETE FROM rate_admissions WHERE at < $1', [before]);
   return result.rowCount;
 }

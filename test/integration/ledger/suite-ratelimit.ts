@@ -1,4 +1,5 @@
 /** Shared rate limits: windows, concurrency, all-or-nothing, retry times, corrections, upstream feedback, races. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, MINUTE_MS, type RateLimits } from '../../../ledger/rate-math';
 import type { AcquireInput, AcquireResult } from '../../../ledger/ratelimit';
@@ -8,6 +9,21 @@ import { uniqueNames } from './harness';
 /** 2026-11-02T10:00:00Z: on a minute boundary, 10 hours into a UTC day */
 const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
 const NEXT_DAY = Date.UTC(2026, 10, 3);
+
+/** The most admissions (and tokens) in any interval [s, s + 60 s). */
+function worstMinute(admitted: { at: number; tokens: number }[]): { requests: number; tokens: number } {
+  let requests = 0;
+  let tokens = 0;
+  for (const first of admitted) {
+    const inside = admitted.filter((a) => a.at >= first.at && a.at < first.at + MINUTE_MS);
+    requests = Math.max(requests, inside.length);
+    tokens = Math.max(
+      tokens,
+      inside.reduce((sum, a) => sum + a.tokens, 0),
+    );
+  }
+  return { requests, tokens };
+}
 
 export function rateLimitTests(ledger: () => LedgerStore): void {
   describe('rate limits', () => {
@@ -24,7 +40,7 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
         });
     }
 
-    it('RPM: admits up to the limit per minute window and says when the next window opens', async () => {
+    it('RPM: admits up to the limit in any 60 s and says when the oldest admission leaves', async () => {
       const t = uniqueNames('rpm');
       const store = ledger();
       const key = t.bucket('team');
@@ -38,11 +54,89 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       });
       expect((await acquire(T0 + MINUTE_MS - 1)).admitted).toBe(false);
       expect((await acquire(T0 + MINUTE_MS)).admitted).toBe(true);
+      // the window slides: T0 + 1 s and T0 + 2 s still count, so the next slot opens at T0 + 61 s
+      expect(await acquire(T0 + MINUTE_MS + 1)).toMatchObject({ admitted: false, retryAfterMs: 999 });
       expect((await store.getRateBucket(key, T0 + MINUTE_MS))?.windows).toMatchObject({
-        minuteStart: T0 + MINUTE_MS,
-        minuteRequests: 1,
+        minuteStart: T0 + 1,
+        minuteRequests: 3,
         dayRequests: 4,
       });
+      expect((await acquire(T0 + MINUTE_MS + 1_000)).admitted).toBe(true);
+    });
+
+    it('RPM and TPM slide: no burst of twice the limit across a clock minute boundary', async () => {
+      const t = uniqueNames('boundary');
+      const store = ledger();
+      const rpmKey = t.bucket('rpm');
+      const tpmKey = t.bucket('tpm');
+      const requests = acquirer(store, [{ key: rpmKey, limits: { rpm: 3 } }]);
+      for (let n = 0; n < 3; n++) expect((await requests(T0 + 59_000 + n)).admitted).toBe(true);
+      // a fixed window would open at T0 + 60 s; the sliding one waits for T0 + 59 s to leave
+      expect(await requests(T0 + MINUTE_MS)).toMatchObject({
+        admitted: false,
+        retryAfterMs: 59_000,
+        blockedBy: [{ bucket: rpmKey, limit: 'rpm', retryAt: T0 + 59_000 + MINUTE_MS }],
+      });
+      expect((await requests(T0 + 59_000 + MINUTE_MS - 1)).admitted).toBe(false);
+      expect((await requests(T0 + 59_000 + MINUTE_MS)).admitted).toBe(true);
+
+      const tokens = acquirer(store, [{ key: tpmKey, limits: { tpm: 100 } }]);
+      expect((await tokens(T0 + 50_000, 30)).admitted).toBe(true);
+      expect((await tokens(T0 + 55_000, 50)).admitted).toBe(true);
+      // 70 tokens need the first 30 and the 50 to leave: T0 + 55 s + 60 s
+      expect(await tokens(T0 + 70_000, 70)).toMatchObject({ admitted: false, retryAfterMs: 45_000 });
+      expect(await tokens(T0 + 70_000, 50)).toMatchObject({ admitted: false, retryAfterMs: 40_000 });
+      expect((await tokens(T0 + 70_000, 20)).admitted).toBe(true);
+      expect((await tokens(T0 + 115_000, 80)).admitted).toBe(true);
+    });
+
+    it('property: random arrivals never put more than the limits in any 60 s, retry times are exact', async () => {
+      const store = ledger();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 5 }),
+          fc.integer({ min: 50, max: 300 }),
+          fc.array(
+            fc.record({
+              gap: fc.oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 0, max: 70_000 })),
+              tokens: fc.integer({ min: 0, max: 120 }),
+            }),
+            { minLength: 1, maxLength: 25 },
+          ),
+          async (rpm, tpm, plan) => {
+            const t = uniqueNames('prop');
+            const buckets = [
+              { key: t.bucket('team'), limits: { rpm } },
+              { key: t.bucket('model'), limits: { tpm } },
+            ];
+            const acquire = acquirer(store, buckets);
+            const admitted: { at: number; tokens: number }[] = [];
+            let now = T0;
+            for (const step of plan) {
+              now += step.gap;
+              const result = await acquire(now, step.tokens);
+              if (result.admitted) {
+                admitted.push({ at: now, tokens: step.tokens });
+                continue;
+              }
+              if (result.retryAfterMs === null) {
+                expect(step.tokens).toBeGreaterThan(tpm);
+                continue;
+              }
+              // a refusal changes nothing, so probing 1 ms early is free; then the caller retries on time
+              const retryAt = now + result.retryAfterMs;
+              expect((await acquire(retryAt - 1, step.tokens)).admitted).toBe(false);
+              now = retryAt;
+              expect((await acquire(now, step.tokens)).admitted).toBe(true);
+              admitted.push({ at: now, tokens: step.tokens });
+            }
+            const worst = worstMinute(admitted);
+            expect(worst.requests).toBeLessThanOrEqual(rpm);
+            expect(worst.tokens).toBeLessThanOrEqual(tpm);
+          },
+        ),
+        { numRuns: 15 },
+      );
     });
 
     it('TPM: counts tokens per minute and refuses a request larger than the limit for good', async () => {
@@ -178,15 +272,17 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       });
       expect((await acquire(T0 + 3, 300, { leaseId: t.id('b') })).admitted).toBe(true);
 
-      // a correction that arrives after its minute ended only touches the day window
+      // the corrected admission keeps its time: at T0 + 60 s lease a has left, b (T0 + 3 ms) still counts
       await acquire(T0 + MINUTE_MS, 100, { leaseId: t.id('c') });
       expect(await store.correctTokens({ leaseId: t.id('b'), actualTokens: 500 })).toMatchObject({
         delta: 200,
       });
       expect((await store.getRateBucket(key, T0 + MINUTE_MS))?.windows).toMatchObject({
-        minuteTokens: 100,
+        minuteTokens: 500 + 100,
         dayTokens: 150 + 500 + 100,
       });
+      expect((await acquire(T0 + MINUTE_MS + 1, 401)).admitted).toBe(false);
+      expect((await acquire(T0 + MINUTE_MS + 3, 400)).admitted).toBe(true);
       expect(await store.correctTokens({ leaseId: t.id('unknown'), actualTokens: 1 })).toEqual({
         delta: 0,
         applied: false,
@@ -282,6 +378,27 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       );
       expect(slots.filter((r) => r.admitted)).toHaveLength(5);
       expect((await store.getRateBucket(slotKey, T0 + 3))?.openLeases).toBe(5);
+    });
+
+    it('concurrent acquirers spread over minutes never put more than RPM/TPM in any 60 s', async () => {
+      const t = uniqueNames('race-sliding');
+      const store = ledger();
+      const buckets = [
+        { key: t.bucket('team'), limits: { rpm: 7 } },
+        { key: t.bucket('model'), limits: { tpm: 600 } },
+      ];
+      const arrivals = Array.from({ length: 120 }, (_, n) => ({
+        at: T0 + ((n * 7_919) % 150_000),
+        tokens: 20 + ((n * 31) % 90),
+      }));
+      const results = await Promise.all(
+        arrivals.map((a) => acquirer(store, buckets)(a.at, a.tokens).then((r) => ({ ...a, r }))),
+      );
+      const admitted = results.filter((x) => x.r.admitted);
+      expect(admitted.length).toBeGreaterThan(0);
+      const worst = worstMinute(admitted);
+      expect(worst.requests).toBeLessThanOrEqual(7);
+      expect(worst.tokens).toBeLessThanOrEqual(600);
     });
 
     it('purges leases that ended long ago', async () => {

@@ -1,35 +1,37 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  admitInto,
+  admitIntoDay,
   blocksOf,
-  currentWindows,
+  currentDay,
   DAY_MS,
   decideAdmission,
   MINUTE_MS,
+  minuteUsage,
+  slidingFitAt,
   upstreamFitAt,
   windowStart,
+  windowsAt,
+  type Admission,
   type BucketSnapshot,
+  type DayCounters,
   type RateLimits,
   type UpstreamDimension,
-  type WindowCounters,
 } from '../../../ledger/rate-math';
 
 const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
-const empty: WindowCounters = {
-  minuteStart: 0,
-  minuteRequests: 0,
-  minuteTokens: 0,
-  dayStart: 0,
-  dayRequests: 0,
-  dayTokens: 0,
-};
+const noDay: DayCounters = { dayStart: 0, dayRequests: 0, dayTokens: 0 };
 
-function snapshot(limits: RateLimits, windows = empty, extra: Partial<BucketSnapshot> = {}): BucketSnapshot {
+function snapshot(
+  limits: RateLimits,
+  recent: Admission[] = [],
+  extra: Partial<BucketSnapshot> = {},
+): BucketSnapshot {
   return {
     key: 'b',
     limits,
-    windows,
+    day: noDay,
+    recent,
     upstream: { tokens: null, requests: null, blockedUntil: null },
     openLeaseExpiries: [],
     ...extra,
@@ -37,36 +39,80 @@ function snapshot(limits: RateLimits, windows = empty, extra: Partial<BucketSnap
 }
 
 describe('windows', () => {
-  it('aligns windows to the minute and the UTC day', () => {
+  it('aligns days to UTC midnight', () => {
     expect(windowStart(T0 + 59_999, MINUTE_MS)).toBe(T0);
-    expect(windowStart(T0 + 60_000, MINUTE_MS)).toBe(T0 + 60_000);
     expect(windowStart(T0, DAY_MS)).toBe(Date.UTC(2026, 10, 2));
   });
 
-  it('counts an ended window as zero but never rolls a window back', () => {
-    const w = {
-      ...empty,
-      minuteStart: T0,
-      minuteRequests: 5,
-      minuteTokens: 50,
-      dayStart: Date.UTC(2026, 10, 2),
-      dayRequests: 9,
-    };
-    expect(currentWindows(w, T0 + 1)).toEqual(w);
-    expect(currentWindows(w, T0 + MINUTE_MS)).toMatchObject({
-      minuteStart: T0 + MINUTE_MS,
-      minuteRequests: 0,
-      dayRequests: 9,
+  it('counts an ended day as zero but never rolls a day back', () => {
+    const day = { dayStart: Date.UTC(2026, 10, 2), dayRequests: 9, dayTokens: 90 };
+    expect(currentDay(day, T0)).toEqual(day);
+    expect(currentDay(day, Date.UTC(2026, 10, 3))).toEqual({
+      dayStart: Date.UTC(2026, 10, 3),
+      dayRequests: 0,
+      dayTokens: 0,
     });
-    // a caller whose clock is behind the one that opened the window sees the newer window, not a reset
-    expect(currentWindows(w, T0 - 5_000)).toEqual(w);
+    // a caller whose clock is behind the one that opened the day sees the newer day, not a reset
+    expect(currentDay(day, Date.UTC(2026, 10, 1, 23))).toEqual(day);
+  });
+
+  it('the minute slides: an admission counts for exactly 60 s after it', () => {
+    const recent = [
+      { at: T0, tokens: 10 },
+      { at: T0 + 30_000, tokens: 5 },
+    ];
+    expect(minuteUsage(recent, T0 + 59_999)).toEqual({ requests: 2, tokens: 15 });
+    expect(minuteUsage(recent, T0 + 60_000)).toEqual({ requests: 1, tokens: 5 });
+    expect(windowsAt(noDay, recent, T0 + 60_000)).toMatchObject({
+      minuteStart: T0 + 1,
+      minuteRequests: 1,
+      minuteTokens: 5,
+    });
+    // rows ahead of `now` (another process's clock runs ahead) count as well
+    expect(minuteUsage(recent, T0 - 1_000)).toEqual({ requests: 2, tokens: 15 });
+  });
+
+  it('a full window fits again when enough of the oldest admissions have left', () => {
+    const recent = [
+      { at: T0 + 20_000, tokens: 40 },
+      { at: T0, tokens: 50 },
+      { at: T0 + 10_000, tokens: 30 },
+    ];
+    const one = () => 1;
+    const tokens = (a: Admission) => a.tokens;
+    expect(slidingFitAt(recent, one, 3, 1, T0 + 25_000)).toBe(T0 + MINUTE_MS);
+    expect(slidingFitAt(recent, one, 2, 1, T0 + 25_000)).toBe(T0 + 10_000 + MINUTE_MS);
+    expect(slidingFitAt(recent, one, 4, 1, T0 + 25_000)).toBe(T0 + 25_000);
+    expect(slidingFitAt(recent, one, 0, 1, T0 + 25_000)).toBeNull();
+    expect(slidingFitAt(recent, tokens, 150, 30, T0 + 25_000)).toBe(T0 + 25_000);
+    expect(slidingFitAt(recent, tokens, 150, 31, T0 + 25_000)).toBe(T0 + MINUTE_MS);
+    expect(slidingFitAt(recent, tokens, 150, 140, T0 + 25_000)).toBe(T0 + 20_000 + MINUTE_MS);
+    expect(slidingFitAt(recent, tokens, 150, 151, T0 + 25_000)).toBeNull();
   });
 });
 
+/** The largest number of admissions (and tokens) in any 60 s interval [s, s + 60 s). */
+function worstMinute(admitted: Admission[]): { requests: number; tokens: number } {
+  const sorted = [...admitted].sort((a, b) => a.at - b.at);
+  let requests = 0;
+  let tokens = 0;
+  // an interval holding the most starts at some admission's time
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i]!.at;
+    const inside = sorted.filter((a) => a.at >= start && a.at < start + MINUTE_MS);
+    requests = Math.max(requests, inside.length);
+    tokens = Math.max(
+      tokens,
+      inside.reduce((sum, a) => sum + a.tokens, 0),
+    );
+  }
+  return { requests, tokens };
+}
+
 describe('admission', () => {
   it('needs every bucket to fit and reports the latest retry time', () => {
-    const full = snapshot({ rpm: 1 }, admitInto(empty, 0, T0));
-    const slots = snapshot({ concurrency: 2 }, empty, {
+    const full = snapshot({ rpm: 1 }, [{ at: T0, tokens: 0 }]);
+    const slots = snapshot({ concurrency: 2 }, [], {
       key: 'c',
       openLeaseExpiries: [T0 + 70_000, T0 + 90_000],
     });
@@ -82,40 +128,46 @@ describe('admission', () => {
   });
 
   it('needs as many leases to end as the bucket is over its concurrency', () => {
-    const over = snapshot({ concurrency: 1 }, empty, { openLeaseExpiries: [10, 20, 30] });
+    const over = snapshot({ concurrency: 1 }, [], { openLeaseExpiries: [10, 20, 30] });
     expect(blocksOf(over, 0, 5)).toEqual([{ bucket: 'b', limit: 'concurrency', retryAt: 30 }]);
     expect(blocksOf(snapshot({ concurrency: 0 }), 0, 5)).toEqual([
       { bucket: 'b', limit: 'concurrency', retryAt: null },
     ]);
   });
 
-  it('never admits more than the limits in any window, and its retry time is exact', () => {
+  it('no 60 s interval ever holds more than RPM/TPM, days hold RPD/TPD, and retry times are exact', () => {
     const limits = fc.record({
       rpm: fc.integer({ min: 1, max: 8 }),
       tpm: fc.integer({ min: 50, max: 500 }),
-      rpd: fc.integer({ min: 5, max: 40 }),
+      rpd: fc.integer({ min: 5, max: 60 }),
     });
     const steps = fc.array(
-      fc.record({ gap: fc.integer({ min: 0, max: 40_000 }), tokens: fc.integer({ min: 0, max: 120 }) }),
-      {
-        maxLength: 80,
-      },
+      fc.record({
+        gap: fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 70_000 })),
+        tokens: fc.integer({ min: 0, max: 120 }),
+        // a refused request waits its retry time and tries again
+        retry: fc.boolean(),
+      }),
+      { maxLength: 80 },
     );
     fc.assert(
       fc.property(limits, steps, (limit, plan) => {
-        let windows = empty;
+        let day = noDay;
+        const log: Admission[] = [];
         let now = T0;
-        const perMinute = new Map<number, { requests: number; tokens: number }>();
         let today = 0;
+        const at = (time: number, tokens: number) =>
+          decideAdmission([snapshot(limit, log, { day })], tokens, time);
+        const admit = (time: number, tokens: number) => {
+          log.push({ at: time, tokens });
+          day = admitIntoDay(day, tokens, time);
+          if (windowStart(time, DAY_MS) === windowStart(T0, DAY_MS)) today++;
+        };
         for (const step of plan) {
           now += step.gap;
-          const decision = decideAdmission([snapshot(limit, windows)], step.tokens, now);
+          const decision = at(now, step.tokens);
           if (decision.admitted) {
-            windows = admitInto(windows, step.tokens, now);
-            const minute = windowStart(now, MINUTE_MS);
-            const used = perMinute.get(minute) ?? { requests: 0, tokens: 0 };
-            perMinute.set(minute, { requests: used.requests + 1, tokens: used.tokens + step.tokens });
-            if (windowStart(now, DAY_MS) === windowStart(T0, DAY_MS)) today++;
+            admit(now, step.tokens);
             continue;
           }
           if (decision.retryAfterMs === null) {
@@ -123,20 +175,49 @@ describe('admission', () => {
             continue;
           }
           // exactly at the retry time it fits; one millisecond earlier it does not
-          expect(
-            decideAdmission([snapshot(limit, windows)], step.tokens, now + decision.retryAfterMs).admitted,
-          ).toBe(true);
-          if (decision.retryAfterMs > 0) {
-            const early = now + decision.retryAfterMs - 1;
-            expect(decideAdmission([snapshot(limit, windows)], step.tokens, early).admitted).toBe(false);
+          const retryAt = now + decision.retryAfterMs;
+          expect(decision.retryAfterMs).toBeGreaterThan(0);
+          expect(at(retryAt, step.tokens).admitted).toBe(true);
+          expect(at(retryAt - 1, step.tokens).admitted).toBe(false);
+          if (step.retry) {
+            now = retryAt;
+            admit(now, step.tokens);
           }
         }
-        for (const used of perMinute.values()) {
-          expect(used.requests).toBeLessThanOrEqual(limit.rpm);
-          expect(used.tokens).toBeLessThanOrEqual(limit.tpm);
-        }
+        const worst = worstMinute(log);
+        expect(worst.requests).toBeLessThanOrEqual(limit.rpm);
+        expect(worst.tokens).toBeLessThanOrEqual(limit.tpm);
         expect(today).toBeLessThanOrEqual(limit.rpd);
       }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('two buckets at once: every interval of both stays within its limit (all or none)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 15_000 }), both: fc.boolean() }), {
+          maxLength: 60,
+        }),
+        (rpmA, rpmB, plan) => {
+          const logA: Admission[] = [];
+          const logB: Admission[] = [];
+          let now = T0;
+          for (const step of plan) {
+            now += step.gap;
+            const buckets = [snapshot({ rpm: rpmA }, logA, { key: 'a' })];
+            if (step.both) buckets.push(snapshot({ rpm: rpmB }, logB, { key: 'b' }));
+            const decision = decideAdmission(buckets, 0, now);
+            if (!decision.admitted) continue;
+            logA.push({ at: now, tokens: 0 });
+            if (step.both) logB.push({ at: now, tokens: 0 });
+          }
+          expect(worstMinute(logA).requests).toBeLessThanOrEqual(rpmA);
+          expect(worstMinute(logB).requests).toBeLessThanOrEqual(rpmB);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -202,7 +283,7 @@ describe('upstream feedback', () => {
   });
 
   it('blocks everything until retry-after has passed', () => {
-    const blocked = snapshot({}, empty, { upstream: { tokens: null, requests: null, blockedUntil: 5_000 } });
+    const blocked = snapshot({}, [], { upstream: { tokens: null, requests: null, blockedUntil: 5_000 } });
     expect(blocksOf(blocked, 0, 4_999)).toEqual([
       { bucket: 'b', limit: 'upstream_retry_after', retryAt: 5_000 },
     ]);
