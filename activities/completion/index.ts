@@ -1,6 +1,7 @@
 /** The governed-completion activities, built from their dependencies. */
 import { checkAlerts } from './alerts';
 import { recordRefusal, reserveBudget } from './budget';
+import { oncePerAttempt } from './call-once';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import { checkPolicy } from './policy';
@@ -19,11 +20,13 @@ import { abandonAttempt, callGroq } from './upstream-call';
 export type { CompletionDeps } from './deps';
 
 export function createCompletionActivities(deps: CompletionDeps) {
+  // a second run of the same attempt's call (its workflow task was lost) gets the first run's result
+  const callOnce = oncePerAttempt((input) => callGroq(deps, input));
   return {
     checkPolicy: (input: PolicyInput) => checkPolicy(deps, input),
     reserveBudget: (input: ReserveInput) => reserveBudget(deps, input),
     acquireCapacity: (input: CapacityInput) => acquireCapacity(deps, input),
-    callGroq: (input: CallInput) => callGroq(deps, input),
+    callGroq: (input: CallInput) => callOnce(input),
     abandonAttempt: (input: AttemptRef) => abandonAttempt(deps, input),
     releaseAttempt: async (input: { reservationId: string; leaseId: string }) => {
       await deps.ledger.releaseLease(input.leaseId, deps.now());
