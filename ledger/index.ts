@@ -37,3 +37,5 @@ export type { GatewayKey, GatewayRole, CreateGatewayKeyInput } from './keys';
 export type { AuditEntry, AuditInput, AuditFilter } from './audit';
 export type { SqlClient, SqlQueryable, SqlSession, SqlResult, SqlDriver } from './sql';
 export type { ClaimResult } from './call-claims';
+export { policySnapshot, spendOfScopes, bookCompletion } from './completion-path';
+export type { PolicySnapshot, BookCompletionInput } from './completion-path';

@@ -30,6 +30,7 @@ import {
   type CreateGatewayKeyInput,
 } from './keys';
 import { callWasClaimed, claimCall } from './call-claims';
+import { bookCompletion, policySnapshot, spendOfScopes, type BookCompletionInput } from './completion-path';
 import type { MigrationReport } from './migrate';
 import { getTeamPause, listPausedTeams, setTeamPause, type SetPauseInput } from './pauses';
 import {
@@ -187,6 +188,17 @@ export class LedgerStore {
   }
   touchGatewayKey(id: string, at: Date) {
     return touchGatewayKey(this.sql, id, at);
+  }
+
+  // the completion hot path in fewer round trips (completion-path.ts)
+  policySnapshot(keyId: string, period: string) {
+    return policySnapshot(this.sql, keyId, period);
+  }
+  spendOfScopes(scopes: readonly string[], period: string) {
+    return spendOfScopes(this.sql, scopes, period);
+  }
+  bookCompletion(input: BookCompletionInput) {
+    return bookCompletion(this.sql, input);
   }
 
   // audit

@@ -32,9 +32,13 @@ export async function checkAlerts(deps: CompletionDeps, input: AlertsInput): Pro
       budget: team.monthlyBudgetNanos,
     });
   }
+  // committed + held of every scope in one read
+  const spend = await deps.ledger.spendOfScopes(
+    scopes.map(({ scope }) => scope),
+    input.period,
+  );
   for (const { scope, alert, budget } of scopes) {
-    const spend = await deps.ledger.getSpend(scope, input.period);
-    const used = spend.committed + spend.held;
+    const used = spend.get(scope) ?? 0n;
     for (const threshold of crossedThresholds(used, budget, config.org.alertThresholds)) {
       if (!(await deps.ledger.recordAlertOnce(scope, input.period, threshold, new Date(deps.now()))))
         continue;

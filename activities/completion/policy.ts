@@ -18,7 +18,9 @@ export async function checkPolicy(deps: CompletionDeps, input: PolicyInput): Pro
   const config = deps.config();
   const now = deps.now();
   const period = periodOf(new Date(now), config.org.timezone);
-  const key = await deps.ledger.getGatewayKey(input.gatewayKeyId);
+  // the key, its team's admin pause and its team's spend, in one read
+  const snapshot = await deps.ledger.policySnapshot(input.gatewayKeyId, period);
+  const { key } = snapshot;
   const refuse = async (refusal: Refusal, team: string | null): Promise<PolicyResult> => {
     await deps.ledger.recordRefusal({
       requestId: input.requestId,
@@ -49,16 +51,15 @@ export async function checkPolicy(deps: CompletionDeps, input: PolicyInput): Pro
       key.team,
     );
   }
-  const pause = await deps.ledger.getTeamPause(team.name, period);
-  if (pause.admin) {
-    const reason = pause.admin.reason ? `: ${pause.admin.reason}` : '.';
+  // the snapshot read the pause and the spend of the key's team, which is this team
+  if (snapshot.adminPause) {
+    const reason = snapshot.adminPause.reason ? `: ${snapshot.adminPause.reason}` : '.';
     return refuse(
       { code: 'team_paused', message: `Team ${team.name} is paused by an administrator${reason}` },
       team.name,
     );
   }
-  const spend = await deps.ledger.getTeamSpend(team.name, period);
-  if (spend.committed + spend.held >= team.monthlyBudgetNanos) {
+  if (snapshot.teamUsed >= team.monthlyBudgetNanos) {
     return refuse(
       {
         code: 'budget_exceeded',

@@ -5,6 +5,7 @@
  */
 import { APIConnectionError, APIError } from 'groq-sdk';
 import type { ApiErrorBody } from '../../domain/api-errors';
+import type { UsageAttempt } from '../../ledger';
 import { costOf } from '../../domain/pricing';
 import type { CompletionDeps } from './deps';
 import type { AttemptRef, CallInput, CallResult } from './types';
@@ -92,7 +93,7 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
   delete body.stream;
   delete body.stream_options;
 
-  const book = async (
+  const usageRow = (
     outcome: 'success' | 'error',
     fields: {
       promptTokens?: number;
@@ -102,28 +103,29 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
       upstreamRequestId?: string | null;
       httpStatus: number | null;
     },
-  ) => {
-    await deps.ledger.recordUsage({
-      requestId: input.requestId,
-      attempt: input.attempt,
-      period: input.period,
-      team: input.team,
-      model: input.model,
-      keyName: input.upstreamKey,
-      keyVersion: version,
-      gatewayKeyId: input.gatewayKeyId,
-      reservationId: input.reservationId,
-      promptTokens: fields.promptTokens ?? 0,
-      completionTokens: fields.completionTokens ?? 0,
-      cachedTokens: fields.cachedTokens ?? 0,
-      costNanos: fields.costNanos ?? 0n,
-      batch: input.batch,
-      upstreamRequestId: fields.upstreamRequestId ?? null,
-      httpStatus: fields.httpStatus,
-      outcome,
-      startedAt,
-      finishedAt: new Date(deps.now()),
-    });
+  ): UsageAttempt => ({
+    requestId: input.requestId,
+    attempt: input.attempt,
+    period: input.period,
+    team: input.team,
+    model: input.model,
+    keyName: input.upstreamKey,
+    keyVersion: version,
+    gatewayKeyId: input.gatewayKeyId,
+    reservationId: input.reservationId,
+    promptTokens: fields.promptTokens ?? 0,
+    completionTokens: fields.completionTokens ?? 0,
+    cachedTokens: fields.cachedTokens ?? 0,
+    costNanos: fields.costNanos ?? 0n,
+    batch: input.batch,
+    upstreamRequestId: fields.upstreamRequestId ?? null,
+    httpStatus: fields.httpStatus,
+    outcome,
+    startedAt,
+    finishedAt: new Date(deps.now()),
+  });
+  const book = async (outcome: 'success' | 'error', fields: Parameters<typeof usageRow>[1]) => {
+    await deps.ledger.recordUsage(usageRow(outcome, fields));
   };
 
   try {
@@ -131,7 +133,6 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
       .create(body as unknown as Parameters<typeof client.chat.completions.create>[0] & { stream?: false })
       .withResponse();
     const now = deps.now();
-    await deps.ledger.recordUpstreamHeaders(input.model, response.headers, now);
     const usage = data.usage;
     const promptTokens = usage?.prompt_tokens ?? 0;
     const completionTokens = usage?.completion_tokens ?? 0;
@@ -148,20 +149,24 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
     );
     const upstreamRequestId =
       response.headers.get('x-request-id') ?? (data as { x_groq?: { id?: string } }).x_groq?.id ?? null;
-    await book('success', {
-      promptTokens,
-      completionTokens,
-      cachedTokens,
-      costNanos: cost,
-      upstreamRequestId,
-      httpStatus: 200,
-    });
-    await deps.ledger.settle(input.reservationId, cost);
-    await deps.ledger.correctTokens({
+    // settle, usage row, Groq's rate-limit headers, token correction and lease end: one transaction
+    await deps.ledger.bookCompletion({
+      reservationId: input.reservationId,
+      cost,
+      usage: usageRow('success', {
+        promptTokens,
+        completionTokens,
+        cachedTokens,
+        costNanos: cost,
+        upstreamRequestId,
+        httpStatus: 200,
+      }),
       leaseId: input.leaseId,
       actualTokens: promptTokens - cachedTokens + completionTokens,
+      model: input.model,
+      headers: response.headers,
+      now,
     });
-    await deps.ledger.releaseLease(input.leaseId, now);
     return {
       kind: 'success',
       completion: data as unknown as Record<string, unknown>,
