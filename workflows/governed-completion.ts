@@ -173,37 +173,45 @@ async function govern(
       batch: !input.interactive,
     };
 
-    // wait durably for room under every limit, within the request's patience
-    for (;;) {
-      const capacity = await quick.acquireCapacity({
-        leaseId,
-        team,
-        model,
-        tokens: estimate,
-        interactive: input.interactive,
-      });
-      if (capacity.admitted) break;
+    // No room under the limits yet: wait durably, within the request's patience, or refuse with a 429.
+    const waitForRoom = async (
+      retryAfterMs: number | null,
+    ): Promise<GovernedCompletionResult | undefined> => {
       const waited = Date.now() - started;
-      if (capacity.retryAfterMs === null || waited + capacity.retryAfterMs > input.maxWaitMs) {
-        await quick.releaseAttempt({ reservationId: reservation.reservationId, leaseId });
-        const retryAfterSeconds = Math.max(1, Math.ceil((capacity.retryAfterMs ?? 60_000) / 1000));
-        await quick.recordRefusal({ requestId, team, period, code: 'rate_limit_exceeded' });
-        return refused(
-          {
-            code: 'rate_limit_exceeded',
-            message:
-              capacity.retryAfterMs === null
-                ? `The request is larger than a rate limit of team ${team} or model ${model} allows.`
-                : `Rate limit reached for team ${team} on model ${model}. Please try again in ${retryAfterSeconds}s.`,
-            retryAfterSeconds,
-          },
-          attempt - 1,
-        );
+      if (retryAfterMs !== null && waited + retryAfterMs <= input.maxWaitMs) {
+        await sleep(Math.max(50, retryAfterMs));
+        return undefined;
       }
-      await sleep(Math.max(50, capacity.retryAfterMs));
-    }
+      await quick.releaseAttempt({ reservationId: reservation.reservationId, leaseId });
+      const retryAfterSeconds = Math.max(1, Math.ceil((retryAfterMs ?? 60_000) / 1000));
+      await quick.recordRefusal({ requestId, team, period, code: 'rate_limit_exceeded' });
+      return refused(
+        {
+          code: 'rate_limit_exceeded',
+          message:
+            retryAfterMs === null
+              ? `The request is larger than a rate limit of team ${team} or model ${model} allows.`
+              : `Rate limit reached for team ${team} on model ${model}. Please try again in ${retryAfterSeconds}s.`,
+          retryAfterSeconds,
+        },
+        attempt - 1,
+      );
+    };
 
     if (input.stream) {
+      // the gateway calls right after the admission update, so the stream is admitted here
+      for (;;) {
+        const capacity = await quick.acquireCapacity({
+          leaseId,
+          team,
+          model,
+          tokens: estimate,
+          interactive: input.interactive,
+        });
+        if (capacity.admitted) break;
+        const refusal = await waitForRoom(capacity.retryAfterMs);
+        if (refusal) return refusal;
+      }
       admit({ admitted: true, attempt: ref, maxCompletionTokens });
       const finished = await condition(() => streamOutcome() !== undefined, STREAM_DEADLINE);
       if (!finished) {
@@ -228,9 +236,20 @@ async function govern(
       return { ...UPSTREAM_LOST, status: outcome.status ?? 502, attempts: attempt };
     }
 
+    // the call admits itself against the rate limits right before calling Groq
     let call;
     try {
-      call = await upstream.callGroq({ ...ref, request: input.request, maxCompletionTokens });
+      for (;;) {
+        call = await upstream.callGroq({
+          ...ref,
+          request: input.request,
+          maxCompletionTokens,
+          admission: { tokens: estimate, interactive: input.interactive },
+        });
+        if (call.kind !== 'not_admitted') break;
+        const refusal = await waitForRoom(call.retryAfterMs);
+        if (refusal) return refusal;
+      }
     } catch {
       // the call's activity failed without an answer (timed out, its worker died): outcome unknown
       await quick.abandonAttempt(ref);

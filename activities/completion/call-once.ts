@@ -25,7 +25,10 @@ export function oncePerAttempt(
     const forget = () => {
       setTimeout(() => calls.delete(input.reservationId), keepMs).unref();
     };
-    result.then(forget, forget);
+    result.then(
+      (value) => (value.kind === 'not_admitted' ? calls.delete(input.reservationId) : forget()),
+      forget,
+    );
     return result;
   };
 }

@@ -64,6 +64,11 @@ export interface CallInput {
   batch: boolean;
   request: ChatRequest;
   maxCompletionTokens: number;
+  /**
+   * admit the call against the shared rate limits right before making it (so the limiter's window is
+   * the time Groq sees the call); absent: the caller admitted it already
+   */
+  admission?: { tokens: number; interactive: boolean };
 }
 
 export interface BilledUsage {
@@ -74,6 +79,8 @@ export interface BilledUsage {
 }
 
 export type CallResult =
+  /** no room under the rate limits yet: nothing was claimed or called */
+  | { kind: 'not_admitted'; retryAfterMs: number | null }
   | {
       kind: 'success';
       completion: Record<string, unknown>;

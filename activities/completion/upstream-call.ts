@@ -7,6 +7,7 @@ import { APIConnectionError, APIError } from 'groq-sdk';
 import type { ApiErrorBody } from '../../domain/api-errors';
 import type { UsageAttempt } from '../../ledger';
 import { costOf } from '../../domain/pricing';
+import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import type { AttemptRef, CallInput, CallResult } from './types';
 
@@ -78,6 +79,16 @@ export async function abandonAttempt(deps: CompletionDeps, ref: AttemptRef): Pro
 }
 
 export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<CallResult> {
+  if (input.admission) {
+    const capacity = await acquireCapacity(deps, {
+      leaseId: input.leaseId,
+      team: input.team,
+      model: input.model,
+      tokens: input.admission.tokens,
+      interactive: input.admission.interactive,
+    });
+    if (!capacity.admitted) return { kind: 'not_admitted', retryAfterMs: capacity.retryAfterMs };
+  }
   const claim = await deps.ledger.claimCall(input.reservationId, deps.identity);
   if (!claim.claimed) {
     await abandonAttempt(deps, input);
