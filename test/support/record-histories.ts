@@ -16,13 +16,54 @@ import { startDevServer } from '../../client/services/temporal-dev-server';
 import { ensureTemporal } from '../../scripts/install-temporal.mjs';
 import { installRuntime } from '../../workers/runtime';
 import { workflowsPath } from '../../workers/worker';
+import { createGroqClientFactory } from '../../activities/groq-client';
+import { staticKeyResolver } from '../../activities/upstream-keys';
+import { issueKey } from '../../client/services/gateway-keys';
+import { emulatorConfigFor } from '../../client/services/upstream';
+import { startEmulator } from '../../emulator';
+import { openLedger } from '../../ledger';
+import { activityDeps } from '../../workers/dependencies';
 import { recoveringUpstream } from './fake-self-check';
+import { testConfig } from './test-config';
+
+// governed completions run against a real ledger (in memory) and the emulator, with a member key
+const config = testConfig();
+const ledger = await openLedger({ inMemory: true });
+const emulator = await startEmulator({
+  config: emulatorConfigFor(config),
+  keys: config.upstreamKeys.map((key) => ({ name: key.name })),
+});
+const groq = createGroqClientFactory({
+  baseURL: emulator.url,
+  resolver: staticKeyResolver(new Map(Object.entries(emulator.addedKeys))),
+});
+const member = await issueKey(ledger, 'operator', { team: 'alpha', role: 'member' }, config);
+const completionActivities = createActivities({
+  ...activityDeps({ ledger, groq }),
+  completion: {
+    ledger,
+    config: () => config,
+    groq,
+    alerts: { notify: async () => undefined },
+    log: { info: () => undefined, warn: () => undefined },
+    now: Date.now,
+    identity: 'recorder',
+  },
+});
+const completion = (requestId: string, request: Record<string, unknown>) => ({
+  requestId,
+  gatewayKeyId: member.record.id,
+  request: { model: 'llama-3.1-8b-instant', messages: [{ role: 'user', content: 'Hello' }], ...request },
+  interactive: true,
+  maxWaitMs: 5000,
+});
 
 interface Scenario {
   name: string;
   workflowType: string;
   args: unknown[];
   activities: ReturnType<typeof createActivities>;
+  before?: () => void;
 }
 
 const scenarios: Scenario[] = [
@@ -37,6 +78,25 @@ const scenarios: Scenario[] = [
     workflowType: 'selfCheck',
     args: [{ keyName: 'platform-dev-selfcheck', maxProbes: 2, probeInterval: '1 second' }],
     activities: createActivities(recoveringUpstream(10).deps),
+  },
+  {
+    name: 'governedCompletion-success',
+    workflowType: 'governedCompletion',
+    args: [completion('req_recordsuccess0000000000000', { max_completion_tokens: 20 })],
+    activities: completionActivities,
+  },
+  {
+    name: 'governedCompletion-model-refused',
+    workflowType: 'governedCompletion',
+    args: [completion('req_recordrefused0000000000000', { model: 'llama-3.3-70b-versatile' })],
+    activities: completionActivities,
+  },
+  {
+    name: 'governedCompletion-retried-429',
+    workflowType: 'governedCompletion',
+    args: [completion('req_record429000000000000000000'.slice(0, 30), { max_completion_tokens: 10 })],
+    activities: completionActivities,
+    before: () => void emulator.injectFault({ kind: 'status', status: 429, retryAfter: 1, count: 1 }),
   },
 ];
 
@@ -57,6 +117,7 @@ try {
       workflowsPath,
       activities: scenario.activities,
     });
+    scenario.before?.();
     const handle = await client.workflow.start(scenario.workflowType, {
       taskQueue,
       workflowId: `record-${scenario.name}`,
@@ -86,6 +147,8 @@ try {
   await connection.close();
   await workerConnection.close();
 } finally {
+  await emulator.close();
+  await ledger.close();
   await server.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
