@@ -51,17 +51,7 @@ export interface CapacityInput {
 
 export type CapacityResult = { admitted: true } | { admitted: false; retryAfterMs: number | null };
 
-export interface CallInput {
-  requestId: string;
-  attempt: number;
-  reservationId: string;
-  leaseId: string;
-  team: string;
-  period: string;
-  model: string;
-  upstreamKey: string;
-  gatewayKeyId: string;
-  batch: boolean;
+export interface CallInput extends AttemptRef {
   request: ChatRequest;
   maxCompletionTokens: number;
   /**
@@ -101,6 +91,7 @@ export type CallResult =
   /** the reservation was already claimed by a call whose outcome nobody knows (a worker died) */
   | { kind: 'unknown' };
 
+/** One attempt of a request: its reservation, its rate-limit lease and what it is charged to. */
 export interface AttemptRef {
   requestId: string;
   attempt: number;
