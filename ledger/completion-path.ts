@@ -10,20 +10,10 @@
  */
 import type { Nanos } from '../domain/money';
 import { settle } from './budgets';
-import type { GatewayKey, GatewayRole } from './keys';
+import { toKey, type GatewayKey } from './keys';
 import { assertPeriod } from './period';
 import { correctTokens, recordUpstreamHeaders, releaseLease } from './ratelimit';
-import {
-  asBigint,
-  asDate,
-  asNullableDate,
-  asNullableString,
-  asString,
-  type SqlClient,
-  type SqlQueryable,
-  type SqlRow,
-  type SqlSession,
-} from './sql';
+import { asBigint, asNullableString, type SqlClient, type SqlQueryable, type SqlSession } from './sql';
 import type { HeaderSource, UpstreamObservation } from './upstream-headers';
 import { recordUsage, type UsageAttempt } from './usage';
 
@@ -33,25 +23,6 @@ function inTransaction(tx: SqlQueryable): SqlSession {
     query: (text, params) => tx.query(text, params),
     exec: (script) => tx.exec(script),
     transaction: (fn) => fn(tx),
-  };
-}
-
-/** A gateway_keys row as ledger/keys.ts decodes it. */
-function toKey(row: SqlRow): GatewayKey {
-  const models = row.models;
-  return {
-    id: asString(row.id, 'id'),
-    prefix: asString(row.prefix, 'prefix'),
-    secretHash: asString(row.secret_hash, 'secret_hash'),
-    team: asNullableString(row.team, 'team'),
-    role: asString(row.role, 'role') as GatewayRole,
-    name: asString(row.name, 'name'),
-    models: Array.isArray(models) ? models.map((m) => asString(m, 'models')) : null,
-    expiresAt: asNullableDate(row.expires_at, 'expires_at'),
-    revokedAt: asNullableDate(row.revoked_at, 'revoked_at'),
-    createdAt: asDate(row.created_at, 'created_at'),
-    createdBy: asString(row.created_by, 'created_by'),
-    lastUsedAt: asNullableDate(row.last_used_at, 'last_used_at'),
   };
 }
 

@@ -58,7 +58,8 @@ export function secretMatches(storedHash: string, presentedSecret: string): bool
 const KEY_COLUMNS = `id, prefix, secret_hash, team, role, name, models, expires_at, revoked_at, created_at, created_by,
   last_used_at`;
 
-function toKey(row: SqlRow): GatewayKey {
+/** A gateway_keys row, decoded. */
+export function toKey(row: SqlRow): GatewayKey {
   const models = row.models;
   return {
     id: asString(row.id, 'id'),
