@@ -47,9 +47,3 @@ export function envKeyResolver(
     },
   };
 }
-
-/** `gsk_…last4`: the only form of a key that may be printed or logged. */
-export function fingerprint(secret: string): string {
-  const prefix = secret.startsWith('gsk_') ? 'gsk_' : '';
-  return `${prefix}…${secret.slice(-4)}`;
-}

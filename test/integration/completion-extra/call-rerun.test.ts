@@ -13,7 +13,7 @@ import { staticKeyResolver } from '../../../activities/upstream-keys';
 import { parseChatRequest } from '../../../domain/chat-request';
 import { promptTokenBound } from '../../../domain/prompt-tokens';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
-import { newRequestId } from '../../support/request-ids';
+import { newRequestId } from '../../../client/gateway/request-id';
 import { devServerEnv } from '../../support/temporal';
 
 const MODEL = 'llama-3.1-8b-instant';

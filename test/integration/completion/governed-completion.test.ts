@@ -10,7 +10,7 @@ import type {
   GovernedCompletionResult,
 } from '../../../workflows/governed-completion';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
-import { newRequestId } from '../../support/request-ids';
+import { newRequestId } from '../../../client/gateway/request-id';
 import { devServerEnv } from '../../support/temporal';
 
 describe('governedCompletion', () => {
