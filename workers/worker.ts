@@ -7,6 +7,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { TASK_QUEUES } from '../domain/task-queues';
 import type { TemporalTarget } from '../client/services/temporal-config';
 import type { Activities } from '../activities';
+import { failureConverterPath } from './codec/data-converter';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -19,7 +20,10 @@ export interface GovernorWorkerOptions {
   workflowBundle?: { code: string };
   identity?: string;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
-  /** payload encryption and conversion: `dataConverterFor(...)` from workers/codec (clients must match) */
+  /**
+   * payload encryption and conversion: `dataConverterFor(...)` from workers/codec (clients must match).
+   * Without one, payloads stay plain but failure messages are still encoded (the same failure converter).
+   */
   dataConverter?: WorkerOptions['dataConverter'];
 }
 
@@ -31,7 +35,7 @@ export async function createGovernorWorker(options: GovernorWorkerOptions): Prom
     activities: options.activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...(options.identity ? { identity: options.identity } : {}),
-    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    dataConverter: { failureConverterPath, ...options.dataConverter },
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
   });
 }

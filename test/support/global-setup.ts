@@ -10,6 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { ensureTemporal } from '../../scripts/install-temporal.mjs';
+import { failureConverterPath } from '../../workers/codec';
 import { installRuntime } from '../../workers/runtime';
 import { workflowsPath } from '../../workers/worker';
 
@@ -53,7 +54,7 @@ async function startServers(): Promise<SharedServers> {
     TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: binaries.testServer } },
     }),
-    bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger }),
+    bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: quietBundlerLogger }),
   ]);
   const bundleDir = join(scratch, 'bundle');
   mkdirSync(bundleDir, { recursive: true });

@@ -14,6 +14,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { startDevServer } from '../../client/services/temporal-dev-server';
 import { ensureTemporal } from '../../scripts/install-temporal.mjs';
+import { failureConverterPath } from '../../workers/codec';
 import { installRuntime } from '../../workers/runtime';
 import { workflowsPath } from '../../workers/worker';
 import { createGroqClientFactory } from '../../activities/groq-client';
@@ -115,6 +116,7 @@ try {
       connection: workerConnection,
       taskQueue,
       workflowsPath,
+      dataConverter: { failureConverterPath },
       activities: scenario.activities,
     });
     scenario.before?.();

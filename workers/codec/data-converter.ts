@@ -1,14 +1,23 @@
 /**
  * The data converter every Groq Governor worker and client uses: the default payload conversion followed
- * by AES-256-GCM encryption. A worker and a client must agree on the keys, so both build it here.
+ * by AES-256-GCM encryption, and a failure converter that moves failure messages and stack traces into
+ * an (encrypted) payload. A worker and a client must agree on the keys, so both build it here.
  */
+import { fileURLToPath } from 'node:url';
 import type { PayloadCodec } from '@temporalio/common';
 import { AesGcmPayloadCodec } from './aes-gcm-codec';
 import { loadCodecKeys, type CodecKeyring } from './keys';
 
+/**
+ * `failure-converter.cjs`: failure messages go into `encodedAttributes`. Workers, clients and workflow
+ * bundles (`bundleWorkflowCode({ failureConverterPath })`) all load it by this path.
+ */
+export const failureConverterPath = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
 /** The shape `Worker.create({ dataConverter })` and `new Client({ dataConverter })` take. */
 export interface GovernorDataConverter {
   payloadCodecs: PayloadCodec[];
+  failureConverterPath: string;
 }
 
 export interface DataConverterOptions {
@@ -24,6 +33,7 @@ export function dataConverterFromKeys(
 ): GovernorDataConverter {
   return {
     payloadCodecs: [new AesGcmPayloadCodec({ current: keyring.current, decodeKeys: keyring.decodeKeys })],
+    failureConverterPath,
   };
 }
 

@@ -13,6 +13,7 @@ export {
 export {
   dataConverterFor,
   dataConverterFromKeys,
+  failureConverterPath,
   type DataConverterOptions,
   type GovernorDataConverter,
 } from './data-converter';

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -235,7 +236,13 @@ describe('payload encryption on the dev server', () => {
       expect(stranger.calls).toEqual([]);
       const history = await plainClient.workflow.getHandle(workflowId).fetchHistory();
       const failed = history.events?.find((event) => event.workflowTaskFailedEventAttributes);
-      expect(failed?.workflowTaskFailedEventAttributes?.failure?.message).toMatch(/binary\/encrypted/);
+      const taskFailure = failed?.workflowTaskFailedEventAttributes?.failure;
+      expect(taskFailure?.message).toBe('Encoded failure');
+      // that worker has no codec, so the encoded attributes are plain JSON: they name the reason
+      const attributes = defaultPayloadConverter.fromPayload<{ message: string }>(
+        taskFailure!.encodedAttributes!,
+      );
+      expect(attributes.message).toMatch(/binary\/encrypted/);
       const scan = await scanHistories({
         client: plainClient,
         workflowIds: [workflowId],
@@ -246,6 +253,43 @@ describe('payload encryption on the dev server', () => {
     } finally {
       await handle.terminate('test over').catch(() => undefined); // already closed when the test failed
     }
+  });
+
+  it('encrypts failure messages: an activity error quoting the marker is unreadable in history, readable with the codec', async () => {
+    const taskQueue = uniqueTaskQueue('codec-failure');
+    await startWorker(
+      await createGovernorWorker({
+        connection: env.nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        workflowBundle: workflowBundle(),
+        activities: createActivities({
+          ledgerSchemaVersion: () => Promise.reject(new Error(`ledger refused ${MARKER}`)),
+          listUpstreamModels: () => Promise.resolve([]),
+        }),
+        dataConverter: converter,
+      }),
+    );
+    const workflowId = `${taskQueue}-failing`;
+    const failure: unknown = await codecClient.workflow
+      .execute('selfCheck', { taskQueue, workflowId, args: [input] })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const messages: string[] = [];
+    for (let error = failure as Error | undefined; error; error = error.cause as Error | undefined)
+      messages.push(error.message);
+    expect(messages).toContain(`ledger refused ${MARKER}`);
+
+    const history = await plainClient.workflow.getHandle(workflowId).fetchHistory();
+    const activityFailed = history.events?.find((event) => event.activityTaskFailedEventAttributes);
+    const stored = activityFailed?.activityTaskFailedEventAttributes?.failure;
+    expect(stored?.message).toBe('Encoded failure');
+    expect(stored?.encodedAttributes?.metadata?.encoding).toEqual(Buffer.from(ENCODING_ENCRYPTED));
+    const scan = await scanHistories({ client: plainClient, workflowIds: [workflowId], forbidden: [MARKER] });
+    expect(scan.findings, describeFindings(scan.findings)).toEqual([]);
   });
 
   it('finds the marker everywhere when the same workflow runs without the codec (the scan is not blind)', async () => {
