@@ -12,7 +12,7 @@ import { formatUsd } from '../../domain/money';
 import { authorize, type Principal, type Role } from '../../domain/rbac';
 import { isPeriod, periodOf, teamScope, ORG_SCOPE } from '../../ledger';
 import { GatewayKeyError, issueKey, listKeys, revokeKey } from '../services/gateway-keys';
-import { BodyTooLargeError, readBody, sendJson, sendRefusal } from './http';
+import { BodyTooLargeError, decodeSegment, readBody, sendJson, sendRefusal } from './http';
 import type { GatewayDeps } from './server';
 
 const STATUS_OF: Record<string, 'permission_denied' | 'invalid_request_error' | 'not_found'> = {
@@ -88,7 +88,10 @@ export async function handleAdmin(
     }
     const keyPath = /^\/admin\/keys\/([^/]+)$/.exec(path);
     if (keyPath && method === 'DELETE') {
-      const result = await revokeKey(deps.ledger, principal, decodeURIComponent(keyPath[1]!));
+      const id = decodeSegment(keyPath[1]!);
+      if (id === undefined)
+        return sendRefusal(response, { code: 'not_found', message: 'No such key.' }, headers);
+      const result = await revokeKey(deps.ledger, principal, id);
       deps.authenticator.invalidate(result.record.publicId);
       return sendJson(response, 200, result, headers);
     }

@@ -54,3 +54,12 @@ export function sendRefusal(
       : headers;
   sendError(response, refusalStatus(refusal.code), refusalBody(refusal), extra);
 }
+
+/** A percent-encoded path segment, decoded; undefined when its encoding is malformed (`%`, `%E0%A4`). */
+export function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}

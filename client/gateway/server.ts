@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../activities/alerts';
 import type { GovernorConfig } from '../../domain/config';
@@ -15,7 +16,7 @@ import type { LedgerStore } from '../../ledger';
 import type { KeyAuthenticator } from '../services/gateway-keys';
 import { handleAdmin } from './admin';
 import { handleChatCompletion } from './chat';
-import { sendJson, sendRefusal } from './http';
+import { decodeSegment, sendJson, sendRefusal } from './http';
 import { modelList, modelObject, visibleModels } from './models';
 import { newRequestId } from './request-id';
 import type { StreamingDeps } from './streaming';
@@ -90,17 +91,44 @@ async function route(deps: GatewayDeps, request: IncomingMessage, response: Serv
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;
     if (rest === '/models') return sendJson(response, 200, modelList(deps.config(), principal), headers);
-    const id = decodeURIComponent(rest.slice('/models/'.length));
-    if (!visibleModels(deps.config(), principal).includes(id)) {
+    const id = decodeSegment(rest.slice('/models/'.length));
+    if (id === undefined || !visibleModels(deps.config(), principal).includes(id)) {
       return sendRefusal(
         response,
-        { code: 'not_found', message: `The model \`${id}\` does not exist or you do not have access to it.` },
+        {
+          code: 'not_found',
+          message: `The model \`${id ?? rest.slice('/models/'.length)}\` does not exist or you do not have access to it.`,
+        },
         headers,
       );
     }
     return sendJson(response, 200, modelObject(id), headers);
   }
   return sendRefusal(response, { code: 'not_found', message: `Unknown path ${path}` }, headers);
+}
+
+/**
+ * Requests Node's HTTP parser rejects (bad framing, header injection, oversized headers) still get a
+ * Groq-shaped error and a request id, instead of Node's bare `400 Bad Request`.
+ */
+function answerMalformed(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({
+    error: {
+      message: tooLarge ? 'The request headers are too large.' : 'The HTTP request is malformed.',
+      type: 'invalid_request_error',
+      code: 'invalid_request_error',
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-request-id: ${newRequestId()}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export async function startGateway(
@@ -111,14 +139,18 @@ export async function startGateway(
     route(deps, request, response).catch((error: unknown) => {
       deps.log.warn('gateway request failed', { error: String(error) });
       if (!response.headersSent) {
-        sendJson(response, 500, {
-          error: { message: 'Internal error', type: 'api_error', code: 'internal_error' },
-        });
+        sendJson(
+          response,
+          500,
+          { error: { message: 'Internal error', type: 'api_error', code: 'internal_error' } },
+          { 'x-request-id': newRequestId() },
+        );
       } else {
         response.destroy();
       }
     });
   });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerMalformed(error, socket));
   server.keepAliveTimeout = 65_000;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
