@@ -39,3 +39,4 @@ export type { SqlClient, SqlQueryable, SqlSession, SqlResult, SqlDriver } from '
 export type { ClaimResult } from './call-claims';
 export { policySnapshot, spendOfScopes, bookCompletion } from './completion-path';
 export type { PolicySnapshot, BookCompletionInput } from './completion-path';
+export type { MetricsSnapshot, UsageMetricRow, RefusalMetricRow } from './metrics';

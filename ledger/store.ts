@@ -42,6 +42,7 @@ import {
   tryAcquire,
   type AcquireInput,
 } from './ratelimit';
+import { metricsSnapshot } from './metrics';
 import type { SqlClient } from './sql';
 import type { HeaderSource, UpstreamObservation } from './upstream-headers';
 import {
@@ -108,6 +109,10 @@ export class LedgerStore {
   }
   getTeamSpend(team: string, period: string) {
     return getTeamSpend(this.sql, team, period);
+  }
+  /** what /metrics reads: usage by team, model, outcome and kind, and refusals, of one period */
+  metricsSnapshot(period: string) {
+    return metricsSnapshot(this.sql, period);
   }
   listSpend(period: string) {
     return listSpend(this.sql, period);

@@ -11,11 +11,13 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../../activities/alerts';
 import type { GovernorConfig } from '../../domain/config';
 import type { Refusal } from '../../domain/api-errors';
-import type { Principal } from '../../domain/rbac';
+import { authorize, type Principal } from '../../domain/rbac';
 import type { LedgerStore } from '../../ledger';
 import type { KeyAuthenticator } from '../services/gateway-keys';
 import { handleAdmin } from './admin';
 import { handleChatCompletion } from './chat';
+import { createGatewayMetrics, routeOf, type GatewayMetrics } from './metrics';
+import { readiness } from './readiness';
 import { decodeSegment, sendJson, sendRefusal } from './http';
 import { modelList, modelObject, visibleModels } from './models';
 import { newRequestId } from './request-id';
@@ -37,6 +39,7 @@ export interface RunningGateway {
   url: string;
   port: number;
   server: Server;
+  metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -61,13 +64,33 @@ async function authenticate(
   return undefined;
 }
 
-async function route(deps: GatewayDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function route(
+  deps: GatewayDeps,
+  metrics: GatewayMetrics,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const requestId = newRequestId();
   const headers = { 'x-request-id': requestId };
   const path = (request.url ?? '/').split('?')[0]!;
   const method = request.method ?? 'GET';
 
   if (path === '/healthz') return sendJson(response, 200, { status: 'ok' }, headers);
+  if (path === '/readyz') {
+    const ready = await readiness(deps);
+    return sendJson(response, ready.ok ? 200 : 503, ready, headers);
+  }
+  if (path === '/metrics') {
+    const principal = await authenticate(deps, request, response, headers);
+    if (!principal) return;
+    const decision = authorize(principal, 'org_usage.read');
+    if (!decision.allowed)
+      return sendRefusal(response, { code: 'permission_denied', message: decision.reason }, headers);
+    const { contentType, text } = await metrics.render();
+    response.writeHead(200, { 'content-type': contentType, ...headers });
+    response.end(text);
+    return;
+  }
   if (path.startsWith('/admin/')) {
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;
@@ -135,8 +158,15 @@ export async function startGateway(
   deps: GatewayDeps,
   options: { host?: string; port?: number } = {},
 ): Promise<RunningGateway> {
+  const metrics = createGatewayMetrics(deps.ledger, deps.config);
   const server = createServer((request, response) => {
-    route(deps, request, response).catch((error: unknown) => {
+    const started = process.hrtime.bigint();
+    response.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const path = (request.url ?? '/').split('?')[0]!;
+      metrics.observe(routeOf(path), request.method ?? 'GET', response.statusCode, seconds);
+    });
+    route(deps, metrics, request, response).catch((error: unknown) => {
       deps.log.warn('gateway request failed', { error: String(error) });
       if (!response.headersSent) {
         sendJson(
@@ -165,6 +195,7 @@ export async function startGateway(
     url: `http://${host}:${port}`,
     port,
     server,
+    metrics,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
