@@ -6,7 +6,8 @@
  */
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { consoleLogger, type Logger } from '../../activities/alerts';
+import type { Logger } from '../../activities/alerts';
+import { createLogger } from './logger';
 import type { GovernorConfig } from '../../domain/config';
 import { TASK_QUEUES } from '../../domain/task-queues';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../ledger';
@@ -85,7 +86,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     );
 
     const dataConverter = await loadDataConverter(dataDir, log);
-    const logger = options.logger ?? consoleLogger;
+    const logger = options.logger ?? createLogger({ base: { component: 'governor' } });
     const workerConnection: NativeConnection = await connectWorker(target);
     cleanups.push(() => workerConnection.close());
     const groq = groqFactoryFor(upstream);

@@ -3,7 +3,7 @@
  * the upstream and the payload codec, all for a process that joins an existing deployment.
  */
 import type { Logger } from '../../../activities/alerts';
-import { consoleLogger } from '../../../activities/alerts';
+import { createLogger } from '../../services/logger';
 import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../domain/config';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../../ledger';
 import { installRuntime } from '../../../workers/runtime';
@@ -60,7 +60,7 @@ export async function prepareProcess(
   io.stdout(`Temporal: ${target.address} (namespace ${target.namespace})`);
   io.stdout(`Groq: ${upstream.baseURL}`);
   const dataConverter = await loadDataConverter(dataDir, (line) => io.stdout(line));
-  return { config, dataDir, target, ledger, upstream, dataConverter, logger: consoleLogger };
+  return { config, dataDir, target, ledger, upstream, dataConverter, logger: createLogger() };
 }
 
 export const PROCESS_FLAGS = {
