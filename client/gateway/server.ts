@@ -40,7 +40,11 @@ export interface RunningGateway {
   port: number;
   server: Server;
   metrics: GatewayMetrics;
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown: stop accepting, answer new requests on open connections with 503, let in-flight
+   * requests finish (up to `graceMs`, default 30 s), then close every connection.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface RequestContext {
@@ -130,6 +134,15 @@ async function route(
   return sendRefusal(response, { code: 'not_found', message: `Unknown path ${path}` }, headers);
 }
 
+function sendRefusalShuttingDown(response: ServerResponse): void {
+  sendJson(
+    response,
+    503,
+    { error: { message: 'The gateway is shutting down.', type: 'api_error', code: 'service_unavailable' } },
+    { 'x-request-id': newRequestId(), connection: 'close' },
+  );
+}
+
 /**
  * Requests Node's HTTP parser rejects (bad framing, header injection, oversized headers) still get a
  * Groq-shaped error and a request id, instead of Node's bare `400 Bad Request`.
@@ -159,7 +172,12 @@ export async function startGateway(
   options: { host?: string; port?: number } = {},
 ): Promise<RunningGateway> {
   const metrics = createGatewayMetrics(deps.ledger, deps.config);
+  let draining = false;
   const server = createServer((request, response) => {
+    if (draining) {
+      response.shouldKeepAlive = false;
+      return sendRefusalShuttingDown(response);
+    }
     const started = process.hrtime.bigint();
     response.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -196,10 +214,23 @@ export async function startGateway(
     port,
     server,
     metrics,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    close: async (graceMs = 30_000) => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // connections go as soon as they are idle: now, and after each in-flight answer
+      server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), graceMs).unref(),
+      );
+      try {
+        if ((await Promise.race([closed, deadline])) === 'timeout') {
+          server.closeAllConnections();
+          await closed;
+        }
+      } finally {
+        clearInterval(sweep);
+      }
+    },
   };
 }
