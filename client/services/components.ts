@@ -65,6 +65,7 @@ export async function buildWorker(options: {
         now: Date.now,
         identity: processIdentity('worker'),
       },
+      reports: { ledger, config: () => config, log: logger, now: Date.now },
     }),
   });
 }
