@@ -78,8 +78,11 @@ export async function ensureReportSchedule(
 /** A short human description of the Schedule, for `report schedule show`. */
 export function describeReportSchedule(description: ScheduleDescription): string {
   const calendar = description.spec.calendars?.[0];
+  const first = (ranges: readonly { start: unknown }[] | undefined, fallback: unknown) =>
+    String(ranges?.[0]?.start ?? fallback);
+  const pad = (value: string) => value.padStart(2, '0');
   const when = calendar
-    ? `${JSON.stringify(calendar.dayOfWeek)} ${JSON.stringify(calendar.hour)}:${JSON.stringify(calendar.minute)}`
+    ? `${first(calendar.dayOfWeek, '*')} ${pad(first(calendar.hour, 0))}:${pad(first(calendar.minute, 0))}`
     : 'no calendar';
   const next = description.info.nextActionTimes.slice(0, 3).map((at) => at.toISOString());
   const recent = description.info.recentActions.slice(-3).map((action) => {

@@ -42,3 +42,29 @@ export function escapeHtml(text: string): string {
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
 }
+
+const BIGINT_KEYS = new Set([
+  'requests',
+  'attempts',
+  'inputTokens',
+  'outputTokens',
+  'cachedTokens',
+  'count',
+  'total',
+  'model_not_allowed',
+  'max_tokens',
+  'budget',
+  'rate_limit',
+  'auth',
+  'other',
+]);
+
+/** Parse a report.json back into bigints (the inverse of `toJson` for report files). */
+export function parseReportJson<T>(text: string): T {
+  return JSON.parse(text, (key, value: unknown) => {
+    if (typeof value === 'string' && /^-?\d+$/.test(value) && (key.endsWith('Nanos') || BIGINT_KEYS.has(key)))
+      return BigInt(value);
+    if (key === 'dailyCostNanos' && Array.isArray(value)) return value.map((v) => BigInt(String(v)));
+    return value;
+  }) as T;
+}
