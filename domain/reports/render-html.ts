@@ -26,9 +26,15 @@ function plot(nanos: bigint): number {
   return Number(nanos) / 1e9;
 }
 
+/** Axis labels: cents for dollars, two significant digits below a cent. */
+function axisLabel(value: number): string {
+  if (value === 0) return '0';
+  return value >= 0.01 ? value.toFixed(2) : value.toPrecision(2);
+}
+
 /** Stacked columns: one column per day, one segment per team. */
 export function dailySpendChart(report: Pick<WeeklyReport, 'days' | 'teams'>): string {
-  const width = 720;
+  const width = 930;
   const height = 300;
   const left = 70;
   const bottom = 40;
@@ -48,7 +54,7 @@ export function dailySpendChart(report: Pick<WeeklyReport, 'days' | 'teams'>): s
       `<line x1="${left}" x2="${width - 10}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e5e7eb"/>`,
     );
     parts.push(
-      `<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" class="axis">$${value.toFixed(value >= 10 ? 0 : 4)}</text>`,
+      `<text x="${left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" class="axis">$${axisLabel(value)}</text>`,
     );
   }
   report.days.forEach((day, d) => {
@@ -70,15 +76,15 @@ export function dailySpendChart(report: Pick<WeeklyReport, 'days' | 'teams'>): s
   const legend = report.teams
     .map((team, t) => `<span class="key"><i style="background:${colour(t)}"></i>${h(team.label)}</span>`)
     .join(' ');
-  return `<figure><svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Spend per team per day">${parts.join('')}</svg><figcaption>Spend per team per day (USD). ${legend}</figcaption></figure>`;
+  return `<figure><svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="Spend per team per day">${parts.join('')}</svg><figcaption>Spend per team per day (USD). ${legend}</figcaption></figure>`;
 }
 
 /** Horizontal bars: month-to-date spend against the monthly budget, with the projection marked. */
 export function budgetChart(scopes: ScopeFigures[]): string {
-  const width = 720;
+  const width = 930;
   const rowHeight = 34;
-  const left = 160;
-  const right = 170;
+  const left = 150;
+  const right = 300;
   const height = scopes.length * rowHeight + 20;
   const span = width - left - right;
   const parts: string[] = [];
@@ -109,7 +115,7 @@ export function budgetChart(scopes: ScopeFigures[]): string {
         : `${usd(used)} of ${usd(budget)} (${percent(scope.budget.usedBasisPoints)})`;
     parts.push(`<text x="${width - right + 8}" y="${y + 17}" class="label">${h(text)}</text>`);
   });
-  return `<figure><svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Budget used against budget">${parts.join('')}</svg><figcaption>Month-to-date spend against the monthly budget (grey); the dashed line is the projected month end.</figcaption></figure>`;
+  return `<figure><svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="Budget used against budget">${parts.join('')}</svg><figcaption>Month-to-date spend against the monthly budget (grey); the dashed line is the projected month end.</figcaption></figure>`;
 }
 
 function tableHtml(header: string[], body: string[][], numericFrom = 1): string {
@@ -221,7 +227,7 @@ ${tableHtml(
   all.map((s) => [s.label, ...REFUSAL_CATEGORIES.map((c) => count(s.refusals[c])), count(s.refusals.total)]),
 )}
 <h2>Traffic per upstream key version</h2>
-${keyRows.length ? tableHtml(['team', 'key', 'version', 'requests', 'tokens', 'cost'], keyRows) : '<p>No traffic.</p>'}
+${keyRows.length ? tableHtml(['team', 'key', 'version', 'requests', 'tokens', 'cost'], keyRows, 2) : '<p>No traffic.</p>'}
 <p class="sub">Projection: ${h(report.projectionRule)}.</p>
 </main></body></html>
 `;
