@@ -38,6 +38,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'keys create|list|revoke|bootstrap: gateway keys (shown once, stored hashed)',
     load: async () => (await import('./commands/keys')).run,
   },
+  report: {
+    summary: 'report run|backfill|schedule: weekly usage reports on demand and their Schedule',
+    load: async () => (await import('./commands/report')).run,
+  },
   migrate: {
     summary: 'migrate: apply the ledger migrations (PGlite data folder or DATABASE_URL)',
     load: async () => (await import('./commands/migrate')).run,

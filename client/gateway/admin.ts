@@ -6,12 +6,14 @@
  *   GET    /admin/keys[?team=T&all=true]
  *   DELETE /admin/keys/{id}        revoke
  *   GET    /admin/usage?period=YYYY-MM[&team=T]   spend and tokens per team and model
+ *   GET    /admin/reports?week=YYYY-Www[&team=T]   the weekly report (admin-reports.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatUsd } from '../../domain/money';
 import { authorize, type Principal, type Role } from '../../domain/rbac';
 import { isPeriod, periodOf, teamScope, ORG_SCOPE } from '../../ledger';
 import { GatewayKeyError, issueKey, listKeys, revokeKey } from '../services/gateway-keys';
+import { handleReports } from './admin-reports';
 import { BodyTooLargeError, decodeSegment, readBody, sendJson, sendRefusal } from './http';
 import type { GatewayDeps } from './server';
 
@@ -94,6 +96,9 @@ export async function handleAdmin(
       const result = await revokeKey(deps.ledger, principal, id);
       deps.authenticator.invalidate(result.record.publicId);
       return sendJson(response, 200, result, headers);
+    }
+    if (path === '/admin/reports' && method === 'GET') {
+      return await handleReports(deps, url, response, principal, headers);
     }
     if (path === '/admin/usage' && method === 'GET') {
       const period = url.searchParams.get('period') ?? periodOf(new Date(), config.org.timezone);

@@ -16,6 +16,7 @@ import { activityDeps } from '../../workers/dependencies';
 import { createGovernorWorker } from '../../workers/worker';
 import { startGateway, type RunningGateway } from '../gateway/server';
 import { createAuthenticator } from './gateway-keys';
+import { ensureReportSchedule, REPORT_SCHEDULE_ID } from './report-schedule';
 import type { TemporalTarget } from './temporal-config';
 import type { Upstream } from './upstream';
 
@@ -65,6 +66,7 @@ export async function buildWorker(options: {
         now: Date.now,
         identity: processIdentity('worker'),
       },
+      reports: { ledger, config: () => config, log: logger, now: Date.now },
     }),
   });
 }
@@ -101,4 +103,24 @@ export function clientOn(
   dataConverter: DataConverter,
 ): Client {
   return new Client({ connection, namespace: target.namespace, dataConverter });
+}
+
+/**
+ * Worker start: create or update the weekly report Schedule. A failure is logged loudly and does not
+ * stop the worker (completions matter more than reports); the next worker start tries again.
+ */
+export async function scheduleReports(
+  client: Client,
+  config: GovernorConfig,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    const outcome = await ensureReportSchedule(client, config);
+    const { dayOfWeek, hour, minute } = config.reports.schedule;
+    log(
+      `Reports: schedule ${REPORT_SCHEDULE_ID} ${outcome} (${dayOfWeek} ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} ${config.org.timezone})`,
+    );
+  } catch (error) {
+    log(`Reports: could not create or update schedule ${REPORT_SCHEDULE_ID}: ${String(error)}`);
+  }
 }

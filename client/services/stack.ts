@@ -15,7 +15,14 @@ import { installRuntime } from '../../workers/runtime';
 import { connectWorker } from '../../workers/worker';
 import type { SelfCheckResult } from '../../workflows/self-check';
 import type { RunningGateway } from '../gateway/server';
-import { buildGateway, buildWorker, clientOn, groqFactoryFor, loadDataConverter } from './components';
+import {
+  buildGateway,
+  buildWorker,
+  clientOn,
+  groqFactoryFor,
+  loadDataConverter,
+  scheduleReports,
+} from './components';
 import { resolveTemporalTarget, type TemporalTarget } from './temporal-config';
 import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
 import { startUpstream, type Upstream } from './upstream';
@@ -107,6 +114,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     // the client shares the worker's connection, so workflows start eagerly on this process's worker
     const client = clientOn(workerConnection, target, dataConverter);
+    await scheduleReports(client, config, log);
     const gateway = await buildGateway({
       client,
       config,

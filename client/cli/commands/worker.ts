@@ -3,7 +3,7 @@
  * ledger through DATABASE_URL, Groq through its key secrets). Run several for capacity; they share
  * rate limits and budgets through the ledger. Ctrl-C drains in-flight work and stops.
  */
-import { groqFactoryFor, buildWorker } from '../../services/components';
+import { groqFactoryFor, buildWorker, clientOn, scheduleReports } from '../../services/components';
 import { connectWorker } from '../../../workers/worker';
 import { parseFlags, untilSignal } from '../args';
 import type { CliIO } from '../io';
@@ -27,6 +27,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     logger: base.logger,
   });
   const done = worker.run();
+  await scheduleReports(clientOn(connection, base.target, base.dataConverter), base.config, io.stdout);
   io.stdout('Worker polling. Ctrl-C drains and stops it.');
   const outcome = await Promise.race([
     untilSignal().then(() => 'signal' as const),
