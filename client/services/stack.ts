@@ -15,14 +15,8 @@ import { installRuntime } from '../../workers/runtime';
 import { connectWorker } from '../../workers/worker';
 import type { SelfCheckResult } from '../../workflows/self-check';
 import type { RunningGateway } from '../gateway/server';
-import {
-  buildGateway,
-  buildWorker,
-  clientOn,
-  groqFactoryFor,
-  loadDataConverter,
-  scheduleReports,
-} from './components';
+import { buildGateway, buildWorker, clientOn, groqFactoryFor, loadDataConverter } from './components';
+import { scheduleReports } from './components';
 import { resolveTemporalTarget, type TemporalTarget } from './temporal-config';
 import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
 import { startUpstream, type Upstream } from './upstream';

@@ -3,7 +3,8 @@
  * ledger through DATABASE_URL, Groq through its key secrets). Run several for capacity; they share
  * rate limits and budgets through the ledger. Ctrl-C drains in-flight work and stops.
  */
-import { groqFactoryFor, buildWorker, clientOn, scheduleReports } from '../../services/components';
+import { groqFactoryFor, buildWorker } from '../../services/components';
+import { clientOn, scheduleReports } from '../../services/components';
 import { connectWorker } from '../../../workers/worker';
 import { parseFlags, untilSignal } from '../args';
 import type { CliIO } from '../io';

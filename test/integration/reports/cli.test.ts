@@ -4,6 +4,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -22,6 +23,8 @@ describe('groq-governor report', () => {
   let configFile: string;
   let worker: Worker;
   let running: Promise<void>;
+  /** a client with the CLI's payload codec (the data folder's key), to read what the CLI started */
+  let client: Client;
   const taskQueue = uniqueTaskQueue('report-cli');
   const scheduleId = `weekly-report-cli-${taskQueue}`;
   const previousAddress = process.env.TEMPORAL_ADDRESS;
@@ -57,11 +60,13 @@ describe('groq-governor report', () => {
     configFile = join(dataDir, 'governor.yaml');
     await writeFile(configFile, reportConfigText({ directory }));
     const config = reportConfig({ directory });
+    const dataConverter = await loadDataConverter(dataDir, () => undefined);
+    client = new Client({ connection: env.client.connection, dataConverter });
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: workflowBundle(),
-      dataConverter: await loadDataConverter(dataDir, () => undefined),
+      dataConverter,
       activities: createReportActivities({ ledger, config: () => config, log: consoleLogger, now: Date.now }),
     });
     running = worker.run();
@@ -121,4 +126,47 @@ describe('groq-governor report', () => {
     await cli('schedule', 'resume');
     expect((await cli('schedule', 'show')).out).toContain(`schedule ${scheduleId}: active`);
   });
+
+  it('report schedule backfill runs the Schedule for past weeks, each reporting its own week', async () => {
+    const { code, out } = await cli('schedule', 'backfill', '--from', '2026-W43', '--to', '2026-W44');
+    expect(code).toBe(0);
+    // a run anywhere in week W+1 reports week W: Monday 26 Oct 00:00 to Monday 9 Nov 00:00, Berlin time
+    expect(out).toContain('runs between 2026-10-25T23:00:00.000Z and 2026-11-08T23:00:00.000Z');
+    const handle = client.schedule.getHandle(scheduleId);
+    const workflowIds = await waitFor('both backfilled runs', async () => {
+      const actions = (await handle.describe()).info.recentActions.filter(
+        (a) => a.scheduledAt < new Date('2026-11-09T00:00:00Z'),
+      );
+      const ids = actions.flatMap((a) =>
+        a.action.type === 'startWorkflow' ? [a.action.workflow.workflowId] : [],
+      );
+      return ids.length === 2 ? ids : undefined;
+    });
+    const weeks = await Promise.all(
+      workflowIds.map(
+        async (id) => ((await client.workflow.getHandle(id).result()) as { week: string }).week,
+      ),
+    );
+    expect(weeks.sort()).toEqual(['2026-W43', '2026-W44']);
+  });
+
+  it('report schedule trigger runs it now', async () => {
+    const handle = client.schedule.getHandle(scheduleId);
+    const before = (await handle.describe()).info.numActionsTaken;
+    const { code, out } = await cli('schedule', 'trigger');
+    expect(code).toBe(0);
+    expect(out).toContain('triggered');
+    await waitFor('the triggered run', async () =>
+      (await handle.describe()).info.numActionsTaken > before ? true : undefined,
+    );
+  });
 });
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
