@@ -1,16 +1,20 @@
 /** All activities a worker registers, built from one set of dependencies. */
 import { createCompletionActivities, type CompletionDeps } from './completion';
+import { createRotationActivities, type RotationDeps } from './rotation';
 import { createSelfCheckActivities, type SelfCheckDeps } from './self-check';
 
 export interface ActivityDeps extends SelfCheckDeps {
   /** absent in workers (and tests) that run no governed completions */
   completion?: CompletionDeps;
+  /** absent in workers (and tests) that run no key rotations */
+  rotation?: RotationDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
     ...(deps.completion ? createCompletionActivities(deps.completion) : {}),
+    ...(deps.rotation ? createRotationActivities(deps.rotation) : {}),
   };
 }
 
