@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import type { RotationDeps } from '../../activities/rotation';
 import { createGroqClientFactory } from '../../activities/groq-client';
 import type { KeyAlert, KeyAlertSink } from '../../activities/key-alerts';
 import { encryptedFileSecretStore, type SecretStore } from '../../activities/secret-store';
@@ -44,13 +45,25 @@ export interface RotationStack {
   close(): Promise<void>;
 }
 
-export async function startRotationStack(options: { cacheMs?: number } = {}): Promise<RotationStack> {
-  const config = testConfig();
-  const ledger = await openLedger({ inMemory: true });
-  const emulator = await startEmulator({
-    config: emulatorConfigFor(config),
-    keys: config.upstreamKeys.map((key) => ({ name: key.name })),
-  });
+export interface RotationParts {
+  store: SecretStore;
+  resolver: VersionedKeyResolver;
+  dataDir: string;
+  alerts: KeyAlert[];
+  oldSecret: string;
+  newSecret: string;
+  rotation: RotationDeps;
+}
+
+/**
+ * Rotation on a given ledger and emulator: the new secret at the emulator, a secret store holding
+ * KEY's old secret as version 1 (active) and the new one as version 2 (next), the versioned resolver.
+ */
+export async function rotationParts(
+  ledger: LedgerStore,
+  emulator: RunningEmulator,
+  options: { cacheMs?: number } = {},
+): Promise<RotationParts> {
   const oldSecret = emulator.addedKeys[KEY]!;
   const newSecret = emulator.addKey(NEW_KEY_AT_EMULATOR).secret;
   const dataDir = mkdtempSync(join(tmpdir(), 'gg-rotation-'));
@@ -60,19 +73,32 @@ export async function startRotationStack(options: { cacheMs?: number } = {}): Pr
   const resolver = versionedKeyResolver({ ledger, store, cacheMs: options.cacheMs ?? 100, alerts: sink });
   await addUpstreamKeyVersion({ ledger, store, keyName: KEY, secret: oldSecret, actor: 'test' });
   await addUpstreamKeyVersion({ ledger, store, keyName: KEY, secret: newSecret, actor: 'test' });
-  const groq = createGroqClientFactory({ baseURL: emulator.url, resolver });
   const quiet = { info: () => undefined, warn: () => undefined };
-  const activities: ActivityDeps = {
-    ...activityDeps({ ledger, groq }),
-    rotation: {
-      ledger,
-      store,
-      alerts: sink,
-      log: quiet,
-      baseURL: emulator.url,
-      changed: (name) => resolver.invalidate(name),
-    },
+  const rotation: RotationDeps = {
+    ledger,
+    store,
+    alerts: sink,
+    log: quiet,
+    baseURL: emulator.url,
+    changed: (name) => resolver.invalidate(name),
   };
+  return { store, resolver, dataDir, alerts, oldSecret, newSecret, rotation };
+}
+
+export async function startRotationStack(options: { cacheMs?: number } = {}): Promise<RotationStack> {
+  const config = testConfig();
+  const ledger = await openLedger({ inMemory: true });
+  const emulator = await startEmulator({
+    config: emulatorConfigFor(config),
+    keys: config.upstreamKeys.map((key) => ({ name: key.name })),
+  });
+  const { store, resolver, dataDir, alerts, oldSecret, newSecret, rotation } = await rotationParts(
+    ledger,
+    emulator,
+    options,
+  );
+  const groq = createGroqClientFactory({ baseURL: emulator.url, resolver });
+  const activities: ActivityDeps = { ...activityDeps({ ledger, groq }), rotation };
   let requests = 0;
   return {
     ledger,
