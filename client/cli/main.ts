@@ -38,6 +38,11 @@ const commands: Record<string, CommandEntry> = {
     summary: 'keys create|list|revoke|bootstrap: gateway keys (shown once, stored hashed)',
     load: async () => (await import('./commands/keys')).run,
   },
+  rotate: {
+    summary:
+      'rotate start|status|approve|abort|skip-monitor|confirm-deleted NAME: zero-downtime key rotation',
+    load: async () => (await import('./commands/rotate')).run,
+  },
   migrate: {
     summary: 'migrate: apply the ledger migrations (PGlite data folder or DATABASE_URL)',
     load: async () => (await import('./commands/migrate')).run,

@@ -7,7 +7,9 @@ import { consoleLogger } from '../../../activities/alerts';
 import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../domain/config';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../../ledger';
 import { installRuntime } from '../../../workers/runtime';
+import type { RotationDeps } from '../../../activities/rotation';
 import { loadDataConverter, type DataConverter } from '../../services/components';
+import { keyRotationServices } from '../../services/key-rotation';
 import { resolveDataDir } from '../../services/paths';
 import { resolveTemporalTarget, type TemporalTarget } from '../../services/temporal-config';
 import { connectUpstream, type Upstream } from '../../services/upstream';
@@ -21,6 +23,8 @@ export interface ProcessBase {
   upstream: Upstream;
   dataConverter: DataConverter;
   logger: Logger;
+  /** key versions and rotation: the secret store, the versioned resolver (inside `upstream`) */
+  rotation: RotationDeps;
 }
 
 export async function prepareProcess(
@@ -60,7 +64,18 @@ export async function prepareProcess(
   io.stdout(`Temporal: ${target.address} (namespace ${target.namespace})`);
   io.stdout(`Groq: ${upstream.baseURL}`);
   const dataConverter = await loadDataConverter(dataDir, (line) => io.stdout(line));
-  return { config, dataDir, target, ledger, upstream, dataConverter, logger: consoleLogger };
+  const keys = await keyRotationServices({ upstream, ledger, dataDir, config, logger: consoleLogger });
+  io.stdout(`Upstream key versions: ${keys.store.describe()}`);
+  return {
+    config,
+    dataDir,
+    target,
+    ledger,
+    upstream: keys.upstream,
+    dataConverter,
+    logger: consoleLogger,
+    rotation: keys.rotation,
+  };
 }
 
 export const PROCESS_FLAGS = {

@@ -25,6 +25,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     groq: groqFactoryFor(base.upstream),
     dataConverter: base.dataConverter,
     logger: base.logger,
+    rotation: base.rotation,
   });
   const done = worker.run();
   io.stdout('Worker polling. Ctrl-C drains and stops it.');
