@@ -32,7 +32,8 @@ const USAGE = `usage: groq-governor rotate <command> NAME [options]
   rotate skip-monitor NAME --reason TEXT end the idle window now (org-admin)
   rotate confirm-deleted NAME           the old key was deleted in the Groq console
 
-options: --data-dir DIR (the payload codec key), Temporal from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE`;
+options: --data-dir DIR (the payload codec key), --task-queue Q (default: the workers' main queue),
+         Temporal from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE`;
 
 const COMMANDS = ['start', 'status', 'approve', 'abort', 'skip-monitor', 'confirm-deleted'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -74,6 +75,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       'error-rate': { type: 'string' },
       'no-wait': { type: 'boolean' },
       reason: { type: 'string' },
+      'task-queue': { type: 'string' },
     },
     USAGE,
     io,
@@ -127,7 +129,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     switch (command as Command) {
       case 'start': {
-        const handle = await startRotation(client, input!);
+        const taskQueue = flags['task-queue'];
+        const handle = await startRotation(client, input!, taskQueue ? { taskQueue } : {});
         io.stdout(`Started the rotation of ${keyName} (workflow ${handle.workflowId}).`);
         if (flags['no-wait']) return 0;
         io.stdout('Waiting for validation and promotion (Ctrl-C stops waiting; the rotation goes on)...');
