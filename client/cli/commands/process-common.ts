@@ -8,6 +8,7 @@ import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../do
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../../ledger';
 import { installRuntime } from '../../../workers/runtime';
 import type { RotationDeps } from '../../../activities/rotation';
+import { encryptedFileSecretStore } from '../../../activities/secret-store';
 import { loadDataConverter, type DataConverter } from '../../services/components';
 import { keyRotationServices } from '../../services/key-rotation';
 import { resolveDataDir } from '../../services/paths';
@@ -48,8 +49,13 @@ export async function prepareProcess(
   try {
     upstream = connectUpstream(config);
   } catch (error) {
-    io.stderr((error as Error).message);
-    return undefined;
+    // no secret in the environment: fine when the data folder's secret store holds key versions
+    const stored = await (await encryptedFileSecretStore({ dataDir })).list();
+    if (Object.keys(stored).length === 0) {
+      io.stderr((error as Error).message);
+      return undefined;
+    }
+    upstream = connectUpstream(config, process.env, { keysInStore: true });
   }
   installRuntime();
   const target = resolveTemporalTarget();
