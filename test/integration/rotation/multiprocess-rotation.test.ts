@@ -137,5 +137,10 @@ describe.skipIf(postgres.error !== null)('rotation across two worker processes',
       [KEY],
     );
     expect(rows.length).toBe(2);
+    // what the worker processes logged (start-up, alerts, the rotation) holds no key material
+    for (const worker of deployment.workers) {
+      expect(worker.output()).toContain('Upstream key versions: encrypted file');
+      for (const secret of [oldSecret, newSecret]) expect(worker.output()).not.toContain(secret.slice(4));
+    }
   });
 });

@@ -150,6 +150,15 @@ describe('key rotation under load (dev server, gateway, emulator)', () => {
     });
     expect(scan.events).toBeGreaterThan(10);
     expect(scan.findings, describeFindings(scan.findings)).toEqual([]);
+    // nor in the alerts and the audit log
+    const audit = JSON.stringify(
+      (await stack.ledger.listAudit({ limit: 1000 })).map(({ id: _id, ...entry }) => entry),
+    );
+    for (const secret of [parts.oldSecret, parts.newSecret]) {
+      expect(JSON.stringify(parts.alerts)).not.toContain(secret.slice(4));
+      expect(audit).not.toContain(secret.slice(4));
+    }
+    expect(audit).toContain(`gsk_…${parts.newSecret.slice(-4)}`);
   });
 
   it('a 401 on the new version fails requests over to the old one and rolls the rotation back', async () => {
