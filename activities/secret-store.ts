@@ -13,7 +13,7 @@
  * A cloud secret manager can implement the same interface later without touching workflows.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseKeyMaterial } from '../workers/codec/keys';
 
@@ -101,8 +101,21 @@ export async function loadSecretsMasterKey(
   }
   const path = join(dataDir, SECRETS_KEY_FILE_NAME);
   await mkdir(dataDir, { recursive: true });
-  try {
-    const handle = await open(path, 'wx', 0o600);
+  // written aside, then hard-linked into place: processes starting together all end up with the one
+  // key that won, and nobody reads a half-written file
+  const exists = await stat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+  if (!exists) {
+    const scratch = join(
+      dataDir,
+      `.${SECRETS_KEY_FILE_NAME}.${process.pid}.${randomBytes(6).toString('hex')}`,
+    );
+    const handle = await open(scratch, 'wx', 0o600);
     const raw = randomBytes(32);
     try {
       await handle.chmod(0o600);
@@ -112,8 +125,13 @@ export async function loadSecretsMasterKey(
       raw.fill(0);
       await handle.close();
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    try {
+      await link(scratch, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await rm(scratch, { force: true });
+    }
   }
   await checkPrivate(path);
   const text = await readFile(path, 'utf8');

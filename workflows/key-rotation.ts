@@ -16,7 +16,13 @@
  * `abort` rolls back at any point before retiring; `skip-monitor` (with a reason) ends the window early.
  * Only key names and version numbers pass through here; activities resolve secrets.
  */
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { RotationActivities } from '../activities/rotation';
 import { trafficDelta, unhealthyReason, type VersionTraffic } from '../domain/key-versions';
 import {
@@ -138,6 +144,8 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
     status.reason = reason;
     status.timeLeftMs = null;
     await step(outcome, 'system:key-rotation', { reason });
+    // let an admin action's handler (and its audit entry) finish before the workflow completes
+    await condition(allHandlersFinished);
     return { ...snapshot(), outcome, startedAt, promotedAt, monitorEndedAt, finishedAt: Date.now() };
   };
 

@@ -62,6 +62,14 @@ describe('encrypted file secret store', () => {
     await expect(other.get('chatbot-prod-gateway', 1)).rejects.toThrow(SecretStoreError);
   });
 
+  it('processes starting together on a fresh folder end up with one master key', async () => {
+    const stores = await Promise.all(
+      Array.from({ length: 6 }, () => encryptedFileSecretStore({ dataDir: dir, env: {} })),
+    );
+    await stores[0]!.put('chatbot-prod-gateway', 1, SECRET);
+    for (const store of stores) expect(await store.get('chatbot-prod-gateway', 1)).toBe(SECRET);
+  });
+
   it('refuses a master key file others may read', async () => {
     await encryptedFileSecretStore({ dataDir: dir, env: {} });
     chmodSync(join(dir, SECRETS_KEY_FILE_NAME), 0o644);
