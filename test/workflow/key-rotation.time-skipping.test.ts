@@ -198,6 +198,58 @@ describe('keyRotation on the time-skipping server', () => {
     expect((await stack.versions()).map((v) => v.state)).toEqual(['revoked', 'active']);
   });
 
+  it('a canary share goes to the new version first; a 401 during the canary rolls back', async () => {
+    const taskQueue = uniqueTaskQueue('rotation-ts');
+    const worker = await stack.worker(env.nativeConnection, taskQueue);
+    const result = await worker.runUntil(async () => {
+      const handle = await start(taskQueue, { canaryPercent: 25, canaryMs: 2 * HOUR });
+      await untilPhase('canary');
+      const versions = await stack.versions();
+      expect(versions.map((v) => [v.state, v.canaryPercent])).toEqual([
+        ['active', 0],
+        ['next', 25],
+      ]);
+      // about a quarter of new requests resolve the new version
+      const chosen = await Promise.all(Array.from({ length: 400 }, () => stack.resolver.resolve(KEY)));
+      const onNew = chosen.filter((r) => r.version === 2).length;
+      expect(onNew).toBeGreaterThan(40);
+      expect(onNew).toBeLessThan(200);
+      await stack.traffic(2, 1, 401);
+      return handle.result();
+    });
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.promotedAt).toBeNull();
+    expect((await stack.versions()).map((v) => [v.state, v.canaryPercent])).toEqual([
+      ['active', 0],
+      ['next', 0],
+    ]);
+  });
+
+  it('a healthy canary is promoted; with deletion confirmation the workflow waits for confirm-deleted', async () => {
+    const taskQueue = uniqueTaskQueue('rotation-ts');
+    const worker = await stack.worker(env.nativeConnection, taskQueue);
+    const result = await worker.runUntil(async () => {
+      const handle = await start(taskQueue, {
+        canaryPercent: 10,
+        canaryMs: HOUR,
+        awaitDeletionConfirmation: true,
+      });
+      await untilPhase('canary');
+      await stack.traffic(2, 30);
+      await env.sleep(2 * HOUR);
+      await untilPhase('monitoring');
+      await env.sleep(25 * HOUR);
+      await untilPhase('awaiting-deletion');
+      expect((await stack.versions()).map((v) => v.state)).toEqual(['revoked', 'active']);
+      await actOnRotation(env.client, KEY, 'confirm-deleted', { actor: 'cli:admin' });
+      return handle.result();
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.traffic.find((t) => t.version === 2)?.requests).toBe(30);
+    const audit = await stack.ledger.listAudit({ target: `rotation:${KEY}` });
+    expect(audit.find((e) => e.action === 'rotation.deletion-confirmed')?.actor).toBe('cli:admin');
+  });
+
   it('a new version that Groq rejects fails validation and moves nothing', async () => {
     stack.emulator.revokeKey(NEW_KEY_AT_EMULATOR);
     const taskQueue = uniqueTaskQueue('rotation-ts');
