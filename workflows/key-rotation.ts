@@ -132,8 +132,9 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
       },
     },
   );
+  // a confirmation before the old version is retired confirms nothing: it is ignored
   setHandler(confirmDeletedSignal, (action) => {
-    deletedBy ??= action;
+    if (status.phase === 'retiring' || status.phase === 'awaiting-deletion') deletedBy ??= action;
   });
 
   const finish = async (

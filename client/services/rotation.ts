@@ -109,9 +109,14 @@ export async function actOnRotation(
         return await handle.executeUpdate(abortUpdate, { args: [admin] });
       case 'skip-monitor':
         return await handle.executeUpdate(skipMonitorUpdate, { args: [admin] });
-      case 'confirm-deleted':
+      case 'confirm-deleted': {
+        const before = await handle.query(rotationStatusQuery);
+        if (before.phase !== 'awaiting-deletion') {
+          throw new RotationError('refused', `nothing to confirm in phase ${before.phase}`);
+        }
         await handle.signal(confirmDeletedSignal, admin);
         return await handle.query(rotationStatusQuery);
+      }
     }
   } catch (error) {
     const name = (error as Error).name;
