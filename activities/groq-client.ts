@@ -8,6 +8,8 @@ import type { UpstreamKeyResolver } from './upstream-keys';
 export interface GroqClientFactory {
   /** a client for the current version of the named key, and that version */
   clientFor(keyName: string): Promise<{ client: Groq; version: number }>;
+  /** Groq answered 401 for this version: mark it suspect; `failover` when another valid version exists */
+  keyRejected(keyName: string, version: number): Promise<{ failover: boolean }>;
 }
 
 export function createGroqClientFactory(options: {
@@ -31,6 +33,9 @@ export function createGroqClientFactory(options: {
         cache.set(cacheKey, client);
       }
       return { client, version };
+    },
+    async keyRejected(keyName, version) {
+      return options.resolver.rejected ? options.resolver.rejected(keyName, version) : { failover: false };
     },
   };
 }

@@ -1,6 +1,7 @@
 /** All activities a worker registers, built from one set of dependencies. */
 import { createCompletionActivities, type CompletionDeps } from './completion';
 import { createReportActivities, type ReportDeps } from './reports';
+import { createRotationActivities, type RotationDeps } from './rotation';
 import { createSelfCheckActivities, type SelfCheckDeps } from './self-check';
 
 export interface ActivityDeps extends SelfCheckDeps {
@@ -8,6 +9,8 @@ export interface ActivityDeps extends SelfCheckDeps {
   completion?: CompletionDeps;
   /** absent in workers (and tests) that write no weekly reports */
   reports?: ReportDeps;
+  /** absent in workers (and tests) that run no key rotations */
+  rotation?: RotationDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSelfCheckActivities(deps),
     ...(deps.completion ? createCompletionActivities(deps.completion) : {}),
     ...(deps.reports ? createReportActivities(deps.reports) : {}),
+    ...(deps.rotation ? createRotationActivities(deps.rotation) : {}),
   };
 }
 

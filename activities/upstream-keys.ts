@@ -10,6 +10,11 @@ export interface ResolvedKey {
 
 export interface UpstreamKeyResolver {
   resolve(keyName: string): Promise<ResolvedKey>;
+  /**
+   * Groq answered 401 for this version: mark it suspect (so new requests avoid it) and say whether
+   * another valid version exists to fail over to. Resolvers with one version per name have none.
+   */
+  rejected?(keyName: string, version: number): Promise<{ failover: boolean }>;
 }
 
 export class UnknownUpstreamKeyError extends Error {

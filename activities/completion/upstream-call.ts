@@ -198,11 +198,14 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
       await deps.ledger.correctTokens({ leaseId: input.leaseId, actualTokens: 0 });
       await deps.ledger.releaseLease(input.leaseId, now);
       const after = retryAfterMs(error.headers);
+      // a rejected key version is marked suspect; the next attempt fails over when another version is valid
+      const failover =
+        error.status === 401 && (await deps.groq.keyRejected(input.upstreamKey, version)).failover;
       return {
         kind: 'upstream_error',
         status: error.status,
         body: errorBody(error),
-        retryable: RETRYABLE_STATUS.has(error.status),
+        retryable: RETRYABLE_STATUS.has(error.status) || failover,
         ...(after !== undefined ? { retryAfterMs: after } : {}),
         keyRejected: error.status === 401,
       };

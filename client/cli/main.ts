@@ -42,6 +42,11 @@ const commands: Record<string, CommandEntry> = {
     summary: 'report run|backfill|schedule: weekly usage reports on demand and their Schedule',
     load: async () => (await import('./commands/report')).run,
   },
+  rotate: {
+    summary:
+      'rotate start|status|approve|abort|skip-monitor|confirm-deleted NAME: zero-downtime key rotation',
+    load: async () => (await import('./commands/rotate')).run,
+  },
   migrate: {
     summary: 'migrate: apply the ledger migrations (PGlite data folder or DATABASE_URL)',
     load: async () => (await import('./commands/migrate')).run,

@@ -7,6 +7,7 @@
  *   DELETE /admin/keys/{id}        revoke
  *   GET    /admin/usage?period=YYYY-MM[&team=T]   spend and tokens per team and model
  *   GET    /admin/reports?week=YYYY-Www[&team=T]   the weekly report (admin-reports.ts)
+ *   /admin/rotations...            key rotations (org-admin): see admin-rotations.ts
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatUsd } from '../../domain/money';
@@ -14,6 +15,7 @@ import { authorize, type Principal, type Role } from '../../domain/rbac';
 import { isPeriod, periodOf, teamScope, ORG_SCOPE } from '../../ledger';
 import { GatewayKeyError, issueKey, listKeys, revokeKey } from '../services/gateway-keys';
 import { handleReports } from './admin-reports';
+import { handleRotationAdmin } from './admin-rotations';
 import { BodyTooLargeError, decodeSegment, readBody, sendJson, sendRefusal } from './http';
 import type { GatewayDeps } from './server';
 
@@ -54,6 +56,7 @@ export async function handleAdmin(
   const method = request.method ?? 'GET';
   const url = new URL(request.url ?? '/', 'http://gateway');
   const config = deps.config();
+  if (await handleRotationAdmin(deps, request, response, principal, path, headers)) return;
   try {
     if (path === '/admin/keys' && method === 'POST') {
       const body = await jsonBody(request, config.gateway.maxBodyBytes);

@@ -111,7 +111,7 @@ export async function streamChatCompletion(
     );
   }
 
-  const { client, version } = await deps.streaming.groq.clientFor(attempt.upstreamKey);
+  let { client, version } = await deps.streaming.groq.clientFor(attempt.upstreamKey);
   const body: Record<string, unknown> = {
     ...input.request,
     stream: true,
@@ -121,10 +121,23 @@ export async function streamChatCompletion(
 
   let stream: AsyncIterable<Record<string, unknown>>;
   let upstreamRequestId: string | null = null;
-  try {
-    const { data, response: upstream } = await client.chat.completions
+  const open = () =>
+    client.chat.completions
       .create(body as unknown as Parameters<typeof client.chat.completions.create>[0] & { stream: true })
       .withResponse();
+  try {
+    let opened;
+    try {
+      opened = await open();
+    } catch (error) {
+      // a rejected key version (marked suspect): fail over once to another valid version; Groq billed nothing
+      const rejected = error instanceof APIError && error.status === 401;
+      if (!rejected || !(await deps.streaming.groq.keyRejected(attempt.upstreamKey, version)).failover)
+        throw error;
+      ({ client, version } = await deps.streaming.groq.clientFor(attempt.upstreamKey));
+      opened = await open();
+    }
+    const { data, response: upstream } = opened;
     upstreamRequestId = upstream.headers.get('x-request-id');
     await deps.ledger
       .recordUpstreamHeaders(attempt.model, upstream.headers, Date.now())

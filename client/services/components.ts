@@ -8,6 +8,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createAlertSink, type Logger } from '../../activities/alerts';
 import { createGroqClientFactory, type GroqClientFactory } from '../../activities/groq-client';
+import type { RotationDeps } from '../../activities/rotation';
 import type { GovernorConfig } from '../../domain/config';
 import { TASK_QUEUES } from '../../domain/task-queues';
 import type { LedgerStore } from '../../ledger';
@@ -48,6 +49,8 @@ export async function buildWorker(options: {
   groq: GroqClientFactory;
   dataConverter: DataConverter;
   logger: Logger;
+  /** the key-rotation activities' dependencies (client/services/key-rotation.ts) */
+  rotation?: RotationDeps;
 }): Promise<Worker> {
   const { config, ledger, groq, logger } = options;
   return createGovernorWorker({
@@ -67,6 +70,7 @@ export async function buildWorker(options: {
         identity: processIdentity('worker'),
       },
       reports: { ledger, config: () => config, log: logger, now: Date.now },
+      ...(options.rotation ? { rotation: options.rotation } : {}),
     }),
   });
 }

@@ -19,6 +19,7 @@ import { buildGateway, buildWorker, clientOn, groqFactoryFor, loadDataConverter 
 import { scheduleReports } from './components';
 import { resolveTemporalTarget, type TemporalTarget } from './temporal-config';
 import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
+import { keyRotationServices } from './key-rotation';
 import { startUpstream, type Upstream } from './upstream';
 
 export interface StackOptions {
@@ -78,16 +79,20 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const ledgerDescription = describeLedgerTarget(ledgerTarget);
     log(`Ledger: ${ledgerDescription}, schema version ${ledger.migrations.current}`);
 
-    const upstream = await startUpstream(config, { emulatorPort: options.emulatorPort });
-    cleanups.push(() => upstream.close());
+    const started = await startUpstream(config, { emulatorPort: options.emulatorPort });
+    cleanups.push(() => started.close());
     log(
-      upstream.kind === 'emulator'
-        ? `Groq: emulator at ${upstream.baseURL} (no GROQ_API_KEY or upstream key secret set)`
-        : `Groq: ${upstream.baseURL}`,
+      started.kind === 'emulator'
+        ? `Groq: emulator at ${started.baseURL} (no GROQ_API_KEY or upstream key secret set)`
+        : `Groq: ${started.baseURL}`,
     );
 
     const dataConverter = await loadDataConverter(dataDir, log);
     const logger = options.logger ?? createLogger({ base: { component: 'governor' } });
+    // upstream keys with versions (rotation) come from the secret store; the rest as before
+    const keys = await keyRotationServices({ upstream: started, ledger, dataDir, config, logger });
+    const upstream = keys.upstream;
+    log(`Upstream key versions: ${keys.store.describe()}`);
     const workerConnection: NativeConnection = await connectWorker(target);
     cleanups.push(() => workerConnection.close());
     const groq = groqFactoryFor(upstream);
@@ -99,6 +104,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       groq,
       dataConverter,
       logger,
+      rotation: keys.rotation,
     });
     const workerDone = worker.run();
     cleanups.push(async () => {

@@ -54,8 +54,13 @@ export function groqBaseUrl(config: GovernorConfig, env: NodeJS.ProcessEnv = pro
  * GROQ_BASE_URL names, such as a shared emulator), with secrets from the environment. Several processes
  * cannot share an emulator each one starts, so none is started here.
  */
-export function connectUpstream(config: GovernorConfig, env: NodeJS.ProcessEnv = process.env): Upstream {
-  if (!hasRealGroqKey(config, env)) {
+export function connectUpstream(
+  config: GovernorConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  /** the secret store holds key versions (rotation), so no secret in the environment is needed */
+  options: { keysInStore?: boolean } = {},
+): Upstream {
+  if (!options.keysInStore && !hasRealGroqKey(config, env)) {
     throw new Error(
       'No upstream key secret is set: set GROQ_API_KEY, or the variable each upstream key names (secretEnv). ' +
         'For a shared emulator, run `groq-governor emulator --key NAME=SECRET ...` and set GROQ_BASE_URL.',

@@ -12,7 +12,8 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { AlertSink, BudgetAlert } from '../../activities/alerts';
 import { createGroqClientFactory } from '../../activities/groq-client';
-import { staticKeyResolver } from '../../activities/upstream-keys';
+import type { RotationDeps } from '../../activities/rotation';
+import { staticKeyResolver, type UpstreamKeyResolver } from '../../activities/upstream-keys';
 import { startGateway, type RunningGateway } from '../../client/gateway/server';
 import { createAuthenticator, issueKey } from '../../client/services/gateway-keys';
 import { emulatorConfigFor } from '../../client/services/upstream';
@@ -56,6 +57,11 @@ export interface CompletionStackOptions {
   codec?: boolean;
   /** also hand every alert to this sink (e.g. `createAlertSink` with webhooks); `alerts` still records them */
   alertSink?: AlertSink;
+  /** key rotation: the resolver of versioned keys and the rotation activities, on the stack's ledger and emulator */
+  rotation?: (
+    ledger: LedgerStore,
+    emulator: RunningEmulator,
+  ) => Promise<{ resolver: UpstreamKeyResolver; rotation: RotationDeps }>;
 }
 
 export async function startCompletionStack(
@@ -70,9 +76,10 @@ export async function startCompletionStack(
     config: emulatorConfigFor(config),
     keys: config.upstreamKeys.map((key) => ({ name: key.name })),
   });
+  const rotation = await options.rotation?.(ledger, emulator);
   const groq = createGroqClientFactory({
     baseURL: emulator.url,
-    resolver: staticKeyResolver(new Map(Object.entries(emulator.addedKeys))),
+    resolver: rotation?.resolver ?? staticKeyResolver(new Map(Object.entries(emulator.addedKeys))),
   });
   const alerts: BudgetAlert[] = [];
   const sink: AlertSink = {
@@ -102,6 +109,7 @@ export async function startCompletionStack(
         now: options.now ?? Date.now,
         identity: `test-worker-${process.pid}`,
       },
+      ...(rotation ? { rotation: rotation.rotation } : {}),
     }),
   });
   const running = worker.run();

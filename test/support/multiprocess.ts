@@ -73,6 +73,8 @@ export interface DeploymentOptions {
   workers: number;
   /** emulator latency per call */
   latencyMs?: number;
+  /** one data folder for every worker (e.g. a shared secret store); default: a folder per worker */
+  workerDataDir?: string;
 }
 
 async function registerNamespace(address: string, namespace: string): Promise<void> {
@@ -146,7 +148,7 @@ export async function startDeployment(adminUrl: string, options: DeploymentOptio
   let started = 0;
   async function startWorker(): Promise<WorkerProcess> {
     const name = `worker-${++started}`;
-    const dataDir = join(dir, name);
+    const dataDir = options.workerDataDir ?? join(dir, name);
     const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile, '--data-dir', dataDir], {
       env,
     });

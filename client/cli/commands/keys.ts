@@ -37,6 +37,8 @@ const USAGE = `usage: groq-governor keys <command> [options]
         revoke a key at once
   keys bootstrap [--name N] [--force]
         issue the first org-admin key; refused while an active one exists unless --force
+  keys upstream add NAME | list
+        versions of upstream Groq keys (secret from stdin or --from-env; see keys upstream --help)
 
 options for every command:
   --config FILE    configuration (default: GOVERNOR_CONFIG, else the embedded defaults)
@@ -86,6 +88,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stdout(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'upstream') return (await import('./upstream-keys')).run(rest, io);
   if (!isSubcommand(command)) {
     io.stderr(`groq-governor keys: unknown command "${command}"`);
     io.stderr(USAGE);

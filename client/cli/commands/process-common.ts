@@ -7,7 +7,10 @@ import { createLogger } from '../../services/logger';
 import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../domain/config';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../../ledger';
 import { installRuntime } from '../../../workers/runtime';
+import type { RotationDeps } from '../../../activities/rotation';
+import { encryptedFileSecretStore } from '../../../activities/secret-store';
 import { loadDataConverter, type DataConverter } from '../../services/components';
+import { keyRotationServices } from '../../services/key-rotation';
 import { resolveDataDir } from '../../services/paths';
 import { resolveTemporalTarget, type TemporalTarget } from '../../services/temporal-config';
 import { connectUpstream, type Upstream } from '../../services/upstream';
@@ -21,6 +24,8 @@ export interface ProcessBase {
   upstream: Upstream;
   dataConverter: DataConverter;
   logger: Logger;
+  /** key versions and rotation: the secret store, the versioned resolver (inside `upstream`) */
+  rotation: RotationDeps;
 }
 
 export async function prepareProcess(
@@ -44,8 +49,13 @@ export async function prepareProcess(
   try {
     upstream = connectUpstream(config);
   } catch (error) {
-    io.stderr((error as Error).message);
-    return undefined;
+    // no secret in the environment: fine when the data folder's secret store holds key versions
+    const stored = await (await encryptedFileSecretStore({ dataDir })).list();
+    if (Object.keys(stored).length === 0) {
+      io.stderr((error as Error).message);
+      return undefined;
+    }
+    upstream = connectUpstream(config, process.env, { keysInStore: true });
   }
   installRuntime();
   const target = resolveTemporalTarget();
@@ -60,7 +70,19 @@ export async function prepareProcess(
   io.stdout(`Temporal: ${target.address} (namespace ${target.namespace})`);
   io.stdout(`Groq: ${upstream.baseURL}`);
   const dataConverter = await loadDataConverter(dataDir, (line) => io.stdout(line));
-  return { config, dataDir, target, ledger, upstream, dataConverter, logger: createLogger() };
+  const logger = createLogger();
+  const keys = await keyRotationServices({ upstream, ledger, dataDir, config, logger });
+  io.stdout(`Upstream key versions: ${keys.store.describe()}`);
+  return {
+    config,
+    dataDir,
+    target,
+    ledger,
+    upstream: keys.upstream,
+    dataConverter,
+    logger,
+    rotation: keys.rotation,
+  };
 }
 
 export const PROCESS_FLAGS = {

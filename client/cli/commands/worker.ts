@@ -26,6 +26,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     groq: groqFactoryFor(base.upstream),
     dataConverter: base.dataConverter,
     logger: base.logger,
+    rotation: base.rotation,
   });
   const done = worker.run();
   await scheduleReports(clientOn(connection, base.target, base.dataConverter), base.config, io.stdout);

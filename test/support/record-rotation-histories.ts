@@ -1,0 +1,103 @@
+/**
+ * Records the keyRotation histories the replay test guards (test/fixtures/histories/keyRotation-*.json),
+ * on a fresh dev server, a ledger in memory, the emulator and a temporary secret store. Run it when the
+ * rotation workflow changes on purpose:
+ *   npx tsx test/support/record-rotation-histories.ts
+ * The histories carry key names and version numbers only: the script checks that no secret is in them.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { createGroqClientFactory } from '../../activities/groq-client';
+import { emulatorConfigFor } from '../../client/services/upstream';
+import { startDevServer } from '../../client/services/temporal-dev-server';
+import { startEmulator } from '../../emulator';
+import { openLedger } from '../../ledger';
+import { ensureTemporal } from '../../scripts/install-temporal.mjs';
+import { activityDeps } from '../../workers/dependencies';
+import { installRuntime } from '../../workers/runtime';
+import { workflowsPath } from '../../workers/worker';
+import type { KeyRotationInput } from '../../workflows/key-rotation-messages';
+import { KEY, NEW_KEY_AT_EMULATOR, rotationParts } from './rotation-parts';
+import { testConfig } from './test-config';
+
+const scenarios: { name: string; input: KeyRotationInput; before?: (revoke: () => void) => void }[] = [
+  {
+    name: 'keyRotation-completed',
+    input: { keyName: KEY, actor: 'recorder', monitorWindowMs: 2000, checkIntervalMs: 500 },
+  },
+  {
+    name: 'keyRotation-validation-failed',
+    input: { keyName: KEY, actor: 'recorder', monitorWindowMs: 2000, checkIntervalMs: 500 },
+    before: (revoke) => revoke(),
+  },
+];
+
+const outDir = new URL('../fixtures/histories/', import.meta.url);
+installRuntime('ERROR');
+const scratch = mkdtempSync(join(tmpdir(), 'gg-record-rotation-'));
+const server = await startDevServer({ dataDir: scratch, port: 17343, uiPort: 18343 });
+try {
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const workerConnection = await NativeConnection.connect({ address: server.address });
+  for (const scenario of scenarios) {
+    const config = testConfig();
+    const ledger = await openLedger({ inMemory: true });
+    const emulator = await startEmulator({
+      config: emulatorConfigFor(config),
+      keys: config.upstreamKeys.map((key) => ({ name: key.name })),
+    });
+    const parts = await rotationParts(ledger, emulator);
+    const groq = createGroqClientFactory({ baseURL: emulator.url, resolver: parts.resolver });
+    scenario.before?.(() => emulator.revokeKey(NEW_KEY_AT_EMULATOR));
+    const taskQueue = `record-${scenario.name}`;
+    const worker = await Worker.create({
+      connection: workerConnection,
+      taskQueue,
+      workflowsPath,
+      activities: createActivities({ ...activityDeps({ ledger, groq }), rotation: parts.rotation }),
+    });
+    const handle = await client.workflow.start('keyRotation', {
+      taskQueue,
+      workflowId: `record-${scenario.name}`,
+      args: [scenario.input],
+    });
+    await worker.runUntil(handle.result());
+    const shown = spawnSync(
+      ensureTemporal({ quiet: true }).temporal,
+      [
+        'workflow',
+        'show',
+        '--workflow-id',
+        handle.workflowId,
+        '--address',
+        server.address,
+        '--output',
+        'json',
+      ],
+      { encoding: 'utf8' },
+    );
+    if (shown.status !== 0) throw new Error(`temporal workflow show failed: ${shown.stderr}`);
+    for (const secret of [parts.oldSecret, parts.newSecret]) {
+      if (shown.stdout.includes(secret) || shown.stdout.includes(Buffer.from(secret).toString('base64'))) {
+        throw new Error(`a secret is in the history of ${scenario.name}`);
+      }
+    }
+    const history = JSON.parse(shown.stdout) as { events: unknown[] };
+    writeFileSync(new URL(`${scenario.name}.json`, outDir), JSON.stringify(history, null, 1) + '\n');
+    console.log(`recorded ${scenario.name} (${history.events.length} events)`);
+    await emulator.close();
+    await ledger.close();
+    rmSync(parts.dataDir, { recursive: true, force: true });
+  }
+  await connection.close();
+  await workerConnection.close();
+} finally {
+  await server.stop();
+  rmSync(scratch, { recursive: true, force: true });
+}
