@@ -1,4 +1,5 @@
 /** All activities a worker registers, built from one set of dependencies. */
+import { createBatchActivities } from './batch';
 import { createCompletionActivities, type CompletionDeps } from './completion';
 import { createSelfCheckActivities, type SelfCheckDeps } from './self-check';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
     ...(deps.completion ? createCompletionActivities(deps.completion) : {}),
+    ...(deps.completion ? createBatchActivities(deps.completion) : {}),
   };
 }
 

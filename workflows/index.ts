@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type the workers register.
 export { selfCheck } from './self-check';
 export { governedCompletion } from './governed-completion';
+export { batchJob } from './batch-job';

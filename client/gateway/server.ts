@@ -14,6 +14,7 @@ import type { Principal } from '../../domain/rbac';
 import type { LedgerStore } from '../../ledger';
 import type { KeyAuthenticator } from '../services/gateway-keys';
 import { handleAdmin } from './admin';
+import { handleBatchAdmin, handleBatches, handleFiles } from './batches';
 import { handleChatCompletion } from './chat';
 import { sendJson, sendRefusal } from './http';
 import { modelList, modelObject, visibleModels } from './models';
@@ -70,6 +71,11 @@ async function route(deps: GatewayDeps, request: IncomingMessage, response: Serv
   if (path.startsWith('/admin/')) {
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;
+    const batchAdmin = /^\/admin\/batches\/([^/]+)\/(pause|resume)$/.exec(path);
+    if (batchAdmin && method === 'POST') {
+      const action = batchAdmin[2] as 'pause' | 'resume';
+      return handleBatchAdmin(deps, response, principal, decodeURIComponent(batchAdmin[1]!), action, headers);
+    }
     return handleAdmin(deps, request, response, principal, path, headers);
   }
   if (!path.startsWith(PREFIX + '/')) {
@@ -83,6 +89,18 @@ async function route(deps: GatewayDeps, request: IncomingMessage, response: Serv
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;
     return handleChatCompletion(deps, request, response, { requestId, principal, headers });
+  }
+  if (
+    rest === '/files' ||
+    rest.startsWith('/files/') ||
+    rest === '/batches' ||
+    rest.startsWith('/batches/')
+  ) {
+    const principal = await authenticate(deps, request, response, headers);
+    if (!principal) return;
+    const context = { requestId, principal, headers };
+    if (rest.startsWith('/files')) return handleFiles(deps, request, response, context, rest);
+    return handleBatches(deps, request, response, context, rest);
   }
   if (rest === '/models' || rest.startsWith('/models/')) {
     if (method !== 'GET')
