@@ -505,3 +505,28 @@ export class BatchStore {
     }
   }
 }
+
+/** Every item of a batch with its custom_id, in input order, a page at a time. */
+export async function* batchItems(
+  db: SqlSession,
+  batchId: string,
+  pageSize = 1000,
+): AsyncGenerator<{ seq: number; customId: string; state: BatchItemState; body: Record<string, unknown> }> {
+  let after = -1;
+  for (;;) {
+    const { rows } = await db.query(
+      `SELECT seq, custom_id, state, body FROM batch_items WHERE batch_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [batchId, after, pageSize],
+    );
+    for (const row of rows) {
+      after = asNumber(row.seq, 'seq');
+      yield {
+        seq: after,
+        customId: asString(row.custom_id, 'custom_id'),
+        state: asString(row.state, 'state') as BatchItemState,
+        body: json<Record<string, unknown>>(row.body) ?? {},
+      };
+    }
+    if (rows.length < pageSize) return;
+  }
+}

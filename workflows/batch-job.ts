@@ -6,7 +6,7 @@
  * then continues as new with its counts, so a run's history stays bounded whatever the batch's size.
  * The lines themselves never enter history: activities read them from the ledger by item number.
  */
-import { condition, continueAsNew, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/batch';
 import type { ItemResult, ValidateResult } from '../activities/batch/types';
 import { cancelBatchSignal, pauseBatchSignal, progressQuery, type BatchProgress } from './batch-job-messages';
@@ -36,6 +36,9 @@ export interface BatchRunState {
   cancelRequested: boolean;
   paused: boolean;
   runs: number;
+  /** groq-batch mode: the upstream batch, and whether its cancel was sent */
+  upstreamBatchId?: string;
+  cancelSent?: boolean;
 }
 
 export interface BatchJobResult {
@@ -60,6 +63,55 @@ const items = proxyActivities<BatchActivities>({
 });
 
 const PAGE = 200;
+const UPSTREAM_FINAL = ['completed', 'failed', 'expired', 'cancelled'];
+/** polls of the upstream batch one run makes before it continues as new */
+const POLLS_PER_RUN = 400;
+
+/** Mode groq-batch: submit once, poll with durable timers (1 s growing to 30 s), collect, finish. */
+async function groqBatch(
+  input: BatchJobInput,
+  run: BatchRunState,
+  control: { cancelRequested: () => boolean; setStatus: (status: BatchProgress['status']) => void },
+): Promise<BatchJobResult> {
+  const ref = { batchId: input.batchId, team: run.team, upstreamKey: run.upstreamKey };
+  if (!run.upstreamBatchId) {
+    const submitted = await steps.submitGroqBatch(ref);
+    if (!submitted.ok) {
+      control.setStatus('failed');
+      return { status: 'failed', total: run.total, completed: 0, failed: 0, spendNanos: '0', runs: run.runs };
+    }
+    run.upstreamBatchId = submitted.upstreamBatchId;
+  }
+  const upstream = { ...ref, upstreamBatchId: run.upstreamBatchId };
+  let upstreamStatus = '';
+  for (let polls = 0; ; polls++) {
+    if (control.cancelRequested() && !run.cancelSent) {
+      await steps.cancelGroqBatch(upstream);
+      run.cancelSent = true;
+    }
+    const progress = await steps.pollGroqBatch(upstream);
+    run.completed = progress.completed;
+    run.failed = progress.failed;
+    upstreamStatus = progress.status;
+    if (UPSTREAM_FINAL.includes(upstreamStatus)) break;
+    if (polls >= POLLS_PER_RUN) {
+      return continueAsNew<typeof batchJob>({
+        ...input,
+        state: { ...run, cancelRequested: control.cancelRequested(), runs: run.runs + 1 },
+      });
+    }
+    await condition(
+      () => control.cancelRequested() && !run.cancelSent,
+      Math.min(30_000, Math.round(1000 * 1.5 ** Math.min(polls, 10))),
+    );
+  }
+  control.setStatus('finalizing');
+  await steps.collectGroqBatch(upstream);
+  const outcome = upstreamStatus as BatchJobResult['status'];
+  const totals = await steps.finishBatch({ batchId: input.batchId, outcome });
+  control.setStatus(outcome);
+  return { status: outcome, ...totals, runs: run.runs };
+}
 
 export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
   const window = input.window ?? 16;
@@ -110,6 +162,12 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
     status = 'in_progress';
   }
   const run = state;
+  if (run.mode === 'groq-batch') {
+    return groqBatch(input, run, {
+      cancelRequested: () => cancelRequested,
+      setStatus: (value) => (status = value),
+    });
+  }
 
   const expired = () => Date.now() >= run.expiresAtMs;
   const stopping = () => cancelRequested || expired();
@@ -135,9 +193,8 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
           record(result);
           return;
         }
-        if (stopping()) return;
-        await sleep(result.afterMs);
-        if (stopping()) return;
+        // wait durably (a timer), but wake at once when the batch is cancelled
+        if (await condition(stopping, result.afterMs)) return;
         if (paused) await condition(() => !paused || stopping());
         if (stopping()) return;
       }

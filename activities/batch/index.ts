@@ -4,6 +4,13 @@ import type { CompletionDeps } from '../completion/deps';
 import { callGroq } from '../completion/upstream-call';
 import { BatchStore, type BatchStatus } from '../../ledger/batches';
 import { batchTotals, finishBatch, setBatchStatus } from './finish';
+import {
+  cancelGroqBatch,
+  collectGroqBatch,
+  pollGroqBatch,
+  submitGroqBatch,
+  type GroqBatchInput,
+} from './groq-batch';
 import { runBatchItem } from './run-item';
 import type { BatchRef, FinishInput, ItemInput } from './types';
 import { validateBatch } from './validate';
@@ -18,6 +25,10 @@ export function createBatchActivities(deps: CompletionDeps) {
       new BatchStore(deps.ledger.sql).pendingSeqs(input.batchId, input.from, input.limit),
     finishBatch: (input: FinishInput) => finishBatch(deps, input),
     batchTotals: (input: BatchRef) => batchTotals(deps, input.batchId),
+    submitGroqBatch: (input: GroqBatchInput) => submitGroqBatch(deps, input),
+    pollGroqBatch: (input: GroqBatchInput & { upstreamBatchId: string }) => pollGroqBatch(deps, input),
+    cancelGroqBatch: (input: GroqBatchInput & { upstreamBatchId: string }) => cancelGroqBatch(deps, input),
+    collectGroqBatch: (input: GroqBatchInput & { upstreamBatchId: string }) => collectGroqBatch(deps, input),
     setBatchStatus: (input: { batchId: string; status: BatchStatus; paused?: boolean }) =>
       setBatchStatus(deps, input),
   };

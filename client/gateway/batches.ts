@@ -241,7 +241,11 @@ export async function handleBatches(
       metadata,
       now: new Date(),
     });
-    const input: BatchJobInput = { batchId: batch.id };
+    const input: BatchJobInput = {
+      batchId: batch.id,
+      window: config.gateway.batchWindow,
+      itemsPerRun: config.gateway.batchItemsPerRun,
+    };
     await deps.temporal.workflow.start('batchJob', {
       taskQueue: deps.taskQueue,
       workflowId: batchWorkflowId(batch.id),
