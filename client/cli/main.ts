@@ -38,6 +38,10 @@ const commands: Record<string, CommandEntry> = {
     summary: 'keys create|list|revoke|bootstrap: gateway keys (shown once, stored hashed)',
     load: async () => (await import('./commands/keys')).run,
   },
+  batch: {
+    summary: 'batch submit|status|results|cancel: batch jobs through a gateway (groq-sdk, a gateway key)',
+    load: async () => (await import('./commands/batch')).run,
+  },
   migrate: {
     summary: 'migrate: apply the ledger migrations (PGlite data folder or DATABASE_URL)',
     load: async () => (await import('./commands/migrate')).run,

@@ -2,7 +2,11 @@
 // real dev server, PGlite and the emulator; the ledger is compared with the emulator's bill.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import Groq from 'groq-sdk';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as batchCli } from '../../../client/cli/commands/batch';
 import { batchWorkflowId } from '../../../workflows/batch-job-messages';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
 import { scanHistories } from '../../support/history-scan';
@@ -13,11 +17,13 @@ describe('batches through the gateway with groq-sdk', () => {
   let env: TestWorkflowEnvironment;
   let stack: CompletionStack;
   let groq: Groq;
+  let alphaKey: string;
 
   beforeAll(async () => {
     env = await devServerEnv();
     stack = await startCompletionStack(env, { gateway: true, codec: true });
-    groq = new Groq({ baseURL: stack.gateway!.url, apiKey: (await stack.issue('alpha')).key, maxRetries: 0 });
+    alphaKey = (await stack.issue('alpha')).key;
+    groq = new Groq({ baseURL: stack.gateway!.url, apiKey: alphaKey, maxRetries: 0 });
   });
   afterAll(async () => {
     await stack?.close();
@@ -182,4 +188,51 @@ describe('batches through the gateway with groq-sdk', () => {
       }),
     ).rejects.toMatchObject({ status: 400 });
   });
+
+  it('the CLI submits with a progress bar, shows the status, writes the results and cancels', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-batch-cli-'));
+    try {
+      const input = join(dir, 'in.jsonl');
+      writeFileSync(input, jsonl(12, 'cli') + '\n{broken\n');
+      const out: string[] = [];
+      const err: string[] = [];
+      const io = { stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text) };
+      const common = ['--url', stack.gateway!.url, '--key', alphaKey];
+      const code = await batchCli(
+        ['submit', input, '--window', '1h', '--skip-invalid-lines', '--interval', '100', ...common],
+        io,
+      );
+      expect(code).toBe(0);
+      const id = out[0]!;
+      expect(id).toMatch(/^batch_/);
+      expect(err.at(-1)).toMatch(/\[#+\] 100% 12\/12 \(0 failed\) completed/);
+      expect(out.at(-1)).toContain('requests:    12 total, 12 completed, 0 failed');
+      expect(out.at(-1)).toContain('line 13: invalid_json');
+
+      out.length = 0;
+      expect(await batchCli(['status', id, ...common], io)).toBe(0);
+      expect(out[0]).toContain('status:      completed');
+
+      out.length = 0;
+      const results = join(dir, 'out.jsonl');
+      expect(await batchCli(['results', id, '-o', results, ...common], io)).toBe(0);
+      const lines = readFileSync(results, 'utf8').trim().split('\n');
+      expect(lines.map((line) => (JSON.parse(line) as { custom_id: string }).custom_id).sort()).toEqual(
+        Array.from({ length: 12 }, (_, n) => `cli-${n}`).sort(),
+      );
+      expect(readFileSync(`${results}.errors.jsonl`, 'utf8')).toContain('invalid_json');
+
+      out.length = 0;
+      expect(await batchCli(['submit', input, '--window', '1h', '--detach', ...common], io)).toBe(0);
+      // bad lines without --skip-invalid-lines: the batch fails at validating, cancel finds it final
+      const detached = out[0]!;
+      const failed = await waitForBatch(groq, detached);
+      expect(failed.status).toBe('failed');
+      out.length = 0;
+      expect(await batchCli(['cancel', detached, ...common], io)).toBe(0);
+      expect(out[0]).toContain('status:      failed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
