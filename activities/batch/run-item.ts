@@ -81,13 +81,17 @@ async function runItem(
   const maxCompletionTokens = request.max_completion_tokens ?? request.max_tokens ?? team.maxTokensPerRequest;
   const now = () => new Date(deps.now());
   const finish = async (outcome: ItemOutcome): Promise<ItemResult> => {
-    await store.finishItem(input.batchId, input.seq, outcome, now());
+    if (await store.finishItem(input.batchId, input.seq, outcome, now())) {
+      const state = outcome.state === 'succeeded' ? 'succeeded' : 'failed';
+      return { kind: 'done', state, costNanos: outcome.costNanos.toString(), fresh: true };
+    }
+    // finished meanwhile by another run: its result stands
     const after = await store.getItem(input.batchId, input.seq);
     return {
       kind: 'done',
       state: after?.state === 'succeeded' ? 'succeeded' : 'failed',
-      costNanos: (after?.costNanos ?? outcome.costNanos).toString(),
-      fresh: true,
+      costNanos: (after?.costNanos ?? 0n).toString(),
+      fresh: false,
     };
   };
   const refOf = (attempt: number, period: string): AttemptRef => {
@@ -109,6 +113,7 @@ async function runItem(
 
   // Where did the current attempt get to?
   let attempt = item.attempts;
+  const resumed = attempt > 0;
   if (attempt > 0) {
     const reservation = await deps.ledger.getReservation(reservationIdFor(requestId, attempt));
     const claimed = reservation ? await deps.ledger.callWasClaimed(reservation.id) : false;
@@ -170,8 +175,8 @@ async function runItem(
       costNanos: 0n,
     });
   }
-  // the reservation keeps the period it was made in (an item waiting across a month boundary)
-  const held = await deps.ledger.getReservation(reservation.reservationId);
+  // a resumed attempt keeps the period its reservation was made in (waiting across a month boundary)
+  const held = resumed ? await deps.ledger.getReservation(reservation.reservationId) : null;
   const ref = refOf(attempt, held?.period ?? period);
   const result = await call({
     ...ref,
