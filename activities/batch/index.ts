@@ -12,15 +12,27 @@ import {
   type GroqBatchInput,
 } from './groq-batch';
 import { runBatchItem } from './run-item';
-import type { BatchRef, FinishInput, ItemInput } from './types';
+import type { BatchRef, FinishInput, ItemInput, ItemResult } from './types';
 import { validateBatch } from './validate';
 
 export function createBatchActivities(deps: CompletionDeps) {
   // a second run of one attempt's call in this process gets the first run's result
   const callOnce = oncePerAttempt((input) => callGroq(deps, input));
+  // Temporal runs a local activity again when the workflow task that ran it is lost (a busy worker);
+  // a second run of an item still running in this process waits for the first instead of taking its
+  // claimed call for a dead one
+  const running = new Map<string, Promise<ItemResult>>();
+  const runItemOnce = (input: ItemInput): Promise<ItemResult> => {
+    const key = `${input.batchId}:${input.seq}`;
+    const known = running.get(key);
+    if (known) return known;
+    const result = runBatchItem(deps, callOnce, input).finally(() => running.delete(key));
+    running.set(key, result);
+    return result;
+  };
   return {
     validateBatch: (input: BatchRef) => validateBatch(deps, input),
-    runBatchItem: (input: ItemInput) => runBatchItem(deps, callOnce, input),
+    runBatchItem: (input: ItemInput) => runItemOnce(input),
     pendingBatchItems: (input: { batchId: string; from: number; limit: number }) =>
       new BatchStore(deps.ledger.sql).pendingSeqs(input.batchId, input.from, input.limit),
     finishBatch: (input: FinishInput) => finishBatch(deps, input),

@@ -32,7 +32,7 @@ function backoffMs(attempt: number): number {
   return Math.min(8000, 500 * 2 ** (attempt - 1));
 }
 
-/** Heartbeats while `work` runs, so a dead worker's item is retried within the heartbeat timeout. */
+/** Heartbeats while `work` runs in a regular activity, so a dead worker's item is retried quickly. */
 async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   let context: Context | undefined;
   try {
@@ -40,7 +40,8 @@ async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   } catch {
     context = undefined;
   }
-  const timer = context ? setInterval(() => context.heartbeat(), 1000) : undefined;
+  // a local activity (how batchJob runs items) has no heartbeat; a regular one heartbeats every second
+  const timer = context && !context.info.isLocal ? setInterval(() => context.heartbeat(), 1000) : undefined;
   try {
     return await work();
   } finally {

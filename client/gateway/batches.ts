@@ -246,11 +246,37 @@ export async function handleBatches(
       window: config.gateway.batchWindow,
       itemsPerRun: config.gateway.batchItemsPerRun,
     };
-    await deps.temporal.workflow.start('batchJob', {
-      taskQueue: deps.taskQueue,
-      workflowId: batchWorkflowId(batch.id),
-      args: [input],
-    });
+    try {
+      await deps.temporal.workflow.start('batchJob', {
+        taskQueue: deps.taskQueue,
+        workflowId: batchWorkflowId(batch.id),
+        args: [input],
+      });
+    } catch (error) {
+      deps.log.warn('batch workflow did not start', { batchId: batch.id, error: String(error) });
+      await store.setStatus(batch.id, 'failed', new Date(), {
+        errors: [
+          {
+            code: 'service_unavailable',
+            line: null,
+            message: 'The batch could not be started.',
+            param: null,
+          },
+        ],
+      });
+      return sendJson(
+        response,
+        503,
+        {
+          error: {
+            message: 'The gateway could not start the batch.',
+            type: 'api_error',
+            code: 'service_unavailable',
+          },
+        },
+        headers,
+      );
+    }
     return sendJson(
       response,
       200,
