@@ -6,13 +6,7 @@
  * then continues as new with its counts, so a run's history stays bounded whatever the batch's size.
  * The lines themselves never enter history: activities read them from the ledger by item number.
  */
-import {
-  condition,
-  continueAsNew,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/batch';
 import type { ItemResult, ValidateResult } from '../activities/batch/types';
 import { cancelBatchSignal, pauseBatchSignal, progressQuery, type BatchProgress } from './batch-job-messages';
@@ -61,11 +55,11 @@ const steps = proxyActivities<BatchActivities>({
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
 });
 
-// Items are local activities: no task round trip through the server per item, and their results are
-// recorded in batches as the workflow task goes on. When a worker dies, another replays the run and
-// runs again the items whose results were not recorded yet; an item is idempotent (see run-item.ts).
-const items = proxyLocalActivities<BatchActivities>({
+// Items are regular activities, spread over every worker and heartbeating while they run, so the
+// items of a worker that died run again within seconds.
+const items = proxyActivities<BatchActivities>({
   startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
 });
 
