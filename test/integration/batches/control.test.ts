@@ -2,6 +2,7 @@
 // still held; an administrator pauses and resumes; a batch outliving its completion window ends
 // expired; and a batch saturating its team's rate limit leaves room for the team's interactive calls.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import Groq from 'groq-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,8 @@ import {
   testConfig,
   type CompletionStack,
 } from '../../support/completion-stack';
-import { devServerEnv } from '../../support/temporal';
+import { devServerEnv, workflowBundle } from '../../support/temporal';
+import { batchWorkflowId } from '../../../workflows/batch-job-messages';
 import { fileLines, jsonl, upload, waitForBatch, BATCH_MODEL } from './support';
 
 // a team whose rate limit a small batch fills: 20 requests a minute, 16 of them for batches
@@ -106,6 +108,15 @@ describe('controlling batches', () => {
       expect(states).toEqual({ settled: counts.completed });
       const spend = await stack.ledger.getTeamSpend('alpha', new Date().toISOString().slice(0, 7));
       expect(spend.held).toBe(0n);
+
+      // the last run of the workflow (after continue-as-new) replays deterministically with this code
+      const history = await stack.client.workflow.getHandle(batchWorkflowId(batch.id)).fetchHistory();
+      expect(history.events?.some((event) => event.workflowExecutionContinuedAsNewEventAttributes)).toBe(
+        false,
+      );
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, batchWorkflowId(batch.id)),
+      ).resolves.toBeUndefined();
     } finally {
       stack.emulator.setLatency({ latencyMs: 0 });
     }
