@@ -1,4 +1,5 @@
 /** All activities a worker registers, built from one set of dependencies. */
+import { createBatchActivities } from './batch';
 import { createCompletionActivities, type CompletionDeps } from './completion';
 import { createReportActivities, type ReportDeps } from './reports';
 import { createRotationActivities, type RotationDeps } from './rotation';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...(deps.completion ? createCompletionActivities(deps.completion) : {}),
     ...(deps.reports ? createReportActivities(deps.reports) : {}),
     ...(deps.rotation ? createRotationActivities(deps.rotation) : {}),
+    ...(deps.completion ? createBatchActivities(deps.completion) : {}),
   };
 }
 

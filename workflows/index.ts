@@ -3,3 +3,4 @@ export { selfCheck } from './self-check';
 export { governedCompletion } from './governed-completion';
 export { weeklyReport } from './weekly-report';
 export { keyRotation } from './key-rotation';
+export { batchJob } from './batch-job';

@@ -47,6 +47,10 @@ const commands: Record<string, CommandEntry> = {
       'rotate start|status|approve|abort|skip-monitor|confirm-deleted NAME: zero-downtime key rotation',
     load: async () => (await import('./commands/rotate')).run,
   },
+  batch: {
+    summary: 'batch submit|status|results|cancel: batch jobs through a gateway (groq-sdk, a gateway key)',
+    load: async () => (await import('./commands/batch')).run,
+  },
   migrate: {
     summary: 'migrate: apply the ledger migrations (PGlite data folder or DATABASE_URL)',
     load: async () => (await import('./commands/migrate')).run,

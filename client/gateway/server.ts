@@ -15,6 +15,7 @@ import { authorize, type Principal } from '../../domain/rbac';
 import type { LedgerStore } from '../../ledger';
 import type { KeyAuthenticator } from '../services/gateway-keys';
 import { handleAdmin } from './admin';
+import { handleBatchAdmin, handleBatches, handleFiles } from './batches';
 import { handleChatCompletion } from './chat';
 import { createGatewayMetrics, routeOf, type GatewayMetrics } from './metrics';
 import { readiness } from './readiness';
@@ -98,6 +99,11 @@ async function route(
   if (path.startsWith('/admin/')) {
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;
+    const batchAdmin = /^\/admin\/batches\/([^/]+)\/(pause|resume)$/.exec(path);
+    if (batchAdmin && method === 'POST') {
+      const action = batchAdmin[2] as 'pause' | 'resume';
+      return handleBatchAdmin(deps, response, principal, decodeURIComponent(batchAdmin[1]!), action, headers);
+    }
     return handleAdmin(deps, request, response, principal, path, headers);
   }
   if (!path.startsWith(PREFIX + '/')) {
@@ -111,6 +117,18 @@ async function route(
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;
     return handleChatCompletion(deps, request, response, { requestId, principal, headers });
+  }
+  if (
+    rest === '/files' ||
+    rest.startsWith('/files/') ||
+    rest === '/batches' ||
+    rest.startsWith('/batches/')
+  ) {
+    const principal = await authenticate(deps, request, response, headers);
+    if (!principal) return;
+    const context = { requestId, principal, headers };
+    if (rest.startsWith('/files')) return handleFiles(deps, request, response, context, rest);
+    return handleBatches(deps, request, response, context, rest);
   }
   if (rest === '/models' || rest.startsWith('/models/')) {
     if (method !== 'GET')

@@ -179,6 +179,9 @@ const gatewaySchema = z.strictObject({
     .min(0, { error: 'must be >= 0' })
     .default(DEFAULT_MAX_WAIT_MS),
   maxBodyBytes: positiveInt().default(DEFAULT_MAX_BODY_BYTES),
+  /** realtime batches: items in flight per batch, and items a workflow run starts before continuing as new */
+  batchWindow: positiveInt().default(16),
+  batchItemsPerRun: positiveInt().default(500),
 });
 
 const dayOfWeek = z.string().transform((text, ctx): DayOfWeek => {

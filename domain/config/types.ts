@@ -71,6 +71,10 @@ export interface GatewayConfig {
   /** how long a request may wait for rate-limit capacity before it is answered 429 */
   maxWaitMs: number;
   maxBodyBytes: number;
+  /** realtime batches: items in flight at once per batch (default 16) */
+  batchWindow: number;
+  /** realtime batches: items one workflow run starts before it continues as new (default 500) */
+  batchItemsPerRun: number;
 }
 
 export const DAYS_OF_WEEK = [

@@ -73,7 +73,13 @@ describe('the shipped configurations', () => {
       purpose: 'gateway',
       secretEnv: 'GROQ_KEY_CHATBOT_PROD',
     });
-    expect(config.gateway).toEqual({ port: 8080, maxWaitMs: 10000, maxBodyBytes: 1048576 });
+    expect(config.gateway).toEqual({
+      port: 8080,
+      maxWaitMs: 10000,
+      maxBodyBytes: 1048576,
+      batchWindow: 16,
+      batchItemsPerRun: 500,
+    });
     expect(config.reports).toEqual({
       schedule: { dayOfWeek: 'MONDAY', hour: 9, minute: 0 },
       catchupWindow: '1 day',
@@ -149,7 +155,13 @@ describe('defaults', () => {
     expect(config.groq.limits.size).toBe(0);
     expect(config.pricing.batchDiscountPercent).toBe(50);
     expect(config.pricing.cachedDiscountPercent).toBe(50);
-    expect(config.gateway).toEqual({ port: 8080, maxWaitMs: 10_000, maxBodyBytes: 1024 * 1024 });
+    expect(config.gateway).toEqual({
+      port: 8080,
+      maxWaitMs: 10_000,
+      maxBodyBytes: 1024 * 1024,
+      batchWindow: 16,
+      batchItemsPerRun: 500,
+    });
     expect(config.reports).toEqual({
       schedule: { dayOfWeek: 'MONDAY', hour: 9, minute: 0 },
       catchupWindow: '1 day',
@@ -190,7 +202,13 @@ describe('defaults', () => {
     raw.gateway = { port: 0 };
     const config = configOf(check(raw));
     expect(config.reports.schedule).toEqual({ dayOfWeek: 'MONDAY', hour: 7, minute: 0 });
-    expect(config.gateway).toEqual({ port: 0, maxWaitMs: 10_000, maxBodyBytes: 1024 * 1024 });
+    expect(config.gateway).toEqual({
+      port: 0,
+      maxWaitMs: 10_000,
+      maxBodyBytes: 1024 * 1024,
+      batchWindow: 16,
+      batchItemsPerRun: 500,
+    });
   });
 });
 

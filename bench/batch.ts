@@ -1,0 +1,224 @@
+/**
+ * `npm run bench:batch`: one realtime batch through the embedded stack (Temporal dev server, PGlite
+ * ledger, emulator, worker and gateway in this process, like `groq-governor up`), submitted with the
+ * official groq-sdk. Reports the wall time against the ceiling that the batch window, the emulator's
+ * latency and the batch share of the rate limits set, the peak RSS of this process (worker + gateway +
+ * emulator + PGlite: an upper bound of the worker's), and the events of every workflow run.
+ *
+ *   npm run bench:batch -- [--lines 10000] [--latency-ms 50] [--window 32] [--items-per-run 500] [--rpm N]
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import Groq, { toFile } from 'groq-sdk';
+import { parse as parseYaml } from 'yaml';
+import { BATCH_SHARE_PERCENT } from '../activities/completion/capacity';
+import { issueKey } from '../client/services/gateway-keys';
+import { startStack, type RunningStack } from '../client/services/stack';
+import { DEFAULT_CONFIG_PATH, validateConfig, type GovernorConfig } from '../domain/config';
+import { batchWorkflowId } from '../workflows/batch-job-messages';
+
+const TEAM = 'chatbot';
+const MODEL = 'llama-3.1-8b-instant';
+
+function flags() {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      lines: { type: 'string', default: '10000' },
+      'latency-ms': { type: 'string', default: '50' },
+      window: { type: 'string', default: '32' },
+      'items-per-run': { type: 'string', default: '500' },
+      rpm: { type: 'string', default: '10000000' },
+    },
+    strict: true,
+  });
+  const number = (name: keyof typeof values) => {
+    const value = Number(values[name]);
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`--${name} takes a whole number`);
+    return value;
+  };
+  return {
+    lines: number('lines'),
+    latencyMs: number('latency-ms'),
+    window: number('window'),
+    itemsPerRun: number('items-per-run'),
+    rpm: number('rpm'),
+  };
+}
+
+function benchConfig(dataDir: string, opts: ReturnType<typeof flags>): GovernorConfig {
+  const raw = parseYaml(readFileSync(DEFAULT_CONFIG_PATH, 'utf8')) as {
+    groq: { limits: Record<string, Record<string, number>> };
+    teams: Record<string, Record<string, unknown>>;
+    gateway?: Record<string, unknown>;
+    org: Record<string, unknown>;
+  };
+  const huge = { rpm: 10_000_000, rpd: 1_000_000_000, tpm: 1_000_000_000, tpd: 1_000_000_000_000 };
+  for (const model of Object.keys(raw.groq.limits)) raw.groq.limits[model] = { ...huge };
+  for (const team of Object.values(raw.teams)) {
+    team.rpm = opts.rpm;
+    team.tpm = huge.tpm;
+    team.concurrency = 4096;
+    team.monthlyBudgetUsd = '100000';
+  }
+  raw.org.monthlyCapUsd = '1000000';
+  raw.gateway = { ...raw.gateway, batchWindow: opts.window, batchItemsPerRun: opts.itemsPerRun };
+  const result = validateConfig(raw, 'bench config', { dataDir });
+  if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  return result.config;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  const opts = flags();
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'governor-bench-batch-'));
+  let stack: RunningStack | undefined;
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  sampler.unref();
+  try {
+    out(
+      `bench:batch: ${opts.lines} lines, emulator latency ${opts.latencyMs} ms, window ${opts.window}, ` +
+        `${opts.itemsPerRun} items per run, team rpm ${opts.rpm}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`,
+    );
+    const config = benchConfig(dataDir, opts);
+    const temporalPort = await freePort();
+    stack = await startStack({
+      config,
+      dataDir,
+      temporalPort,
+      temporalUiPort: await freePort(),
+      emulatorPort: await freePort(),
+      gatewayPort: await freePort(),
+      log: () => undefined,
+      logger: { info: () => undefined, warn: () => undefined },
+    });
+    const emulator = stack.upstream.emulator;
+    if (!emulator)
+      throw new Error('the benchmark needs the emulator: unset GROQ_API_KEY and the key variables');
+    emulator.setLatency({ latencyMs: opts.latencyMs, perTokenMs: 0 });
+    const key = await issueKey(stack.ledger, 'operator', { team: TEAM, role: 'member' }, config);
+    const groq = new Groq({ baseURL: stack.gateway.url, apiKey: key.key, maxRetries: 2 });
+
+    const jsonl = Array.from({ length: opts.lines }, (_, n) =>
+      JSON.stringify({
+        custom_id: `bench-${n}`,
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: {
+          model: MODEL,
+          messages: [{ role: 'user', content: `Benchmark line ${n}: say hello.` }],
+          max_completion_tokens: 16,
+        },
+      }),
+    ).join('\n');
+    const file = await groq.files.create({
+      file: await toFile(Buffer.from(jsonl), 'bench.jsonl'),
+      purpose: 'batch',
+    });
+    const rssBefore = process.memoryUsage().rss;
+    const started = performance.now();
+    const batch = await groq.batches.create({
+      input_file_id: file.id!,
+      endpoint: '/v1/chat/completions',
+      completion_window: '12h',
+      metadata: { mode: 'realtime' },
+    });
+    let current = batch;
+    let lastPrint = 0;
+    while (!['completed', 'failed', 'cancelled', 'expired'].includes(current.status)) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      current = await groq.batches.retrieve(batch.id);
+      if (performance.now() - lastPrint > 10_000) {
+        lastPrint = performance.now();
+        const counts = current.request_counts!;
+        out(
+          `  ${((lastPrint - started) / 1000).toFixed(0)} s: ${counts.completed + counts.failed}/${counts.total}`,
+        );
+      }
+    }
+    const wallS = (performance.now() - started) / 1000;
+    const counts = current.request_counts!;
+
+    // events per run of the batch's workflow (every continue-as-new starts a new run)
+    const runs: number[] = [];
+    for await (const execution of stack.client.workflow.list({
+      query: `WorkflowId = '${batchWorkflowId(batch.id)}'`,
+    })) {
+      runs.push(execution.historyLength);
+    }
+    // ceiling: the window of items in flight, each at least one emulator latency, or the batch share of rpm
+    const byWindow = opts.latencyMs > 0 ? (opts.window * 1000) / opts.latencyMs : Number.POSITIVE_INFINITY;
+    const byRpm = (Math.floor((opts.rpm * BATCH_SHARE_PERCENT) / 100) || 1) / 60;
+    const ceilingRate = Math.min(byWindow, byRpm);
+    const ceilingS = opts.lines / ceilingRate;
+    const rate = (counts.completed + counts.failed) / wallS;
+    out();
+    out(
+      table(
+        ['measure', 'target', 'measured'],
+        [
+          ['status', 'completed', `${current.status} (${counts.completed} ok, ${counts.failed} failed)`],
+          [
+            'wall time vs ceiling',
+            '>= 90%',
+            `${wallS.toFixed(1)} s vs ${ceilingS.toFixed(1)} s = ${((ceilingS / wallS) * 100).toFixed(1)}%`,
+          ],
+          [
+            'items/s vs ceiling',
+            '',
+            `${rate.toFixed(1)}/s vs ${ceilingRate.toFixed(1)}/s (${byWindow <= byRpm ? 'window/latency' : 'rpm'} binds)`,
+          ],
+          [
+            'peak RSS (one process: worker+gateway+emulator+PGlite)',
+            '<= 300 MB',
+            `${(peakRss / 1024 / 1024).toFixed(0)} MB (${(rssBefore / 1024 / 1024).toFixed(0)} MB before the batch)`,
+          ],
+          [
+            'events per workflow run',
+            'bounded',
+            runs.length
+              ? `max ${Math.max(...runs)}, mean ${(runs.reduce((a, b) => a + b, 0) / runs.length).toFixed(0)}, ${runs.length} runs`
+              : 'visibility not ready',
+          ],
+        ],
+      ),
+    );
+    return current.status === 'completed' ? 0 : 1;
+  } finally {
+    clearInterval(sampler);
+    await stack?.stop().catch((error: unknown) => out(`stop: ${String(error)}`));
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(`${dataDir}.lock`, { force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
