@@ -3,7 +3,9 @@
  * then locks the rows of all listed buckets in one fixed order (SELECT ... ORDER BY bucket COLLATE "C"
  * FOR UPDATE), reads their sliding-minute logs (rate_admissions), day counters, open leases and upstream
  * feedback, decides with the pure rules of rate-math.ts and, only if every bucket has room, counts the
- * request in all of them (a log row per bucket, the day counters) and writes its lease. Two acquirers of a common bucket therefore run one after the other, whichever process they
+ * request in all of them (a log row per bucket, the day counters) and writes its lease. RPM/TPM count an
+ * admission for 61 s, 60 s plus a 1 s guard band (rate-math.ts, MINUTE_WINDOW_MS), so Groq's own minute
+ * never sees more than the limit although each call reaches it a little after its admission. Two acquirers of a common bucket therefore run one after the other, whichever process they
  * are in, and a limit can never be exceeded by a race. Times are the caller's `now` (epoch ms).
  */
 import {
@@ -11,6 +13,7 @@ import {
   DAY_MS,
   decideAdmission,
   MINUTE_MS,
+  MINUTE_WINDOW_MS,
   upstreamLive,
   windowsAt,
   type Admission,
@@ -96,7 +99,7 @@ function upstreamOf(row: SqlRow): UpstreamState {
 }
 
 /**
- * Log rows older than this before `now` are deleted. The window itself is 60 s; the extra minute keeps
+ * Log rows older than this before `now` are deleted. The window itself is 61 s; the extra time keeps
  * rows that a caller whose clock runs behind would still count.
  */
 const LOG_KEEP_MS = 2 * MINUTE_MS;
@@ -126,7 +129,7 @@ async function lockBuckets(tx: SqlQueryable, keys: string[]): Promise<Map<string
 async function recentAdmissions(db: SqlQueryable, bucket: string, now: number): Promise<Admission[]> {
   const { rows } = await db.query(
     'SELECT at, tokens FROM rate_admissions WHERE bucket = $1 AND at > $2 ORDER BY at',
-    [bucket, now - MINUTE_MS],
+    [bucket, now - MINUTE_WINDOW_MS],
   );
   return rows.map((row) => ({ at: asNumber(row.at, 'at'), tokens: asNumber(row.tokens, 'tokens') }));
 }
