@@ -524,7 +524,8 @@ async function main(): Promise<number> {
       (sustainedCpu.user + sustainedCpu.system) / 1000 / Math.max(1, sustained.latencies.length);
     out(
       `CPU of this process per governed request in the sustained run: ${ms(cpuPerRequest)} ms ` +
-        `(the process holds the gateway, the worker, PGlite, the emulator and the benchmark client); ` +
+        `(the process holds the gateway, the worker, the ledger client or PGlite, the emulator and the ` +
+        `benchmark client); ` +
         `load average 1-min ${sustainedLoad0.toFixed(2)} at its start, ${sustainedLoad1.toFixed(2)} at its end`,
     );
     out(
