@@ -237,6 +237,24 @@ function childrenRss(pid = process.pid): number {
   return total;
 }
 
+/** CPU seconds (user + system) used so far by the child processes of `pid` and theirs (100 ticks/s). */
+function childrenCpuSeconds(pid = process.pid): number {
+  let total = 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(/\s+/).map(Number) : []) {
+        const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total += (Number(fields[11]) + Number(fields[12])) / 100 + childrenCpuSeconds(child);
+      }
+    }
+  } catch {
+    // a child that just exited, or no /proc
+  }
+  return total;
+}
+
 /** Per-name call counts and total time, for --profile. */
 class Profile {
   private readonly entries = new Map<string, { calls: number; totalMs: number; maxMs: number }>();
@@ -375,7 +393,15 @@ async function main(): Promise<number> {
       profile.wrap(stack.ledger.sql, ['transaction'], 'sql transaction');
     }
     emulator.enforceRateLimits(false);
-    out(`Stack up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${stack.ledgerDescription})`);
+    const startupRss = process.memoryUsage().rss;
+    // start-up helpers (PGlite's initdb and the workflow bundler run in short-lived child processes)
+    // are reported apart from the dev server, the only child process that stays
+    const startupChildPeak = Math.max(peakChildRss, childrenRss());
+    peakChildRss = 0;
+    out(
+      `Stack up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${stack.ledgerDescription}); ` +
+        `RSS after start-up ${mb(startupRss)}`,
+    );
 
     const upstreamKey = config.teams.get(TEAM)!.upstreamKey;
     const upstreamSecret = emulator.addedKeys[upstreamKey];
@@ -456,9 +482,15 @@ async function main(): Promise<number> {
     }
 
     out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}...`);
+    const sustainedCpu0 = process.cpuUsage();
+    const sustainedChildCpu0 = childrenCpuSeconds();
+    const sustainedLoad0 = loadavg()[0]!;
     const sustained = await run(governed, opts.sustainedConcurrency, {
       deadline: performance.now() + opts.durationS * 1000,
     });
+    const sustainedCpu = process.cpuUsage(sustainedCpu0);
+    const sustainedChildCpu = childrenCpuSeconds() - sustainedChildCpu0;
+    const sustainedLoad1 = loadavg()[0]!;
     const s = summarize(sustained);
     problems.push(...sustained.errorSamples.map((sample) => `sustained: ${sample}`));
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -488,10 +520,23 @@ async function main(): Promise<number> {
         ],
       ),
     );
+    const cpuPerRequest =
+      (sustainedCpu.user + sustainedCpu.system) / 1000 / Math.max(1, sustained.latencies.length);
+    out(
+      `CPU of this process per governed request in the sustained run: ${ms(cpuPerRequest)} ms ` +
+        `(the process holds the gateway, the worker, the ledger client or PGlite, the emulator and the ` +
+        `benchmark client); ` +
+        `load average 1-min ${sustainedLoad0.toFixed(2)} at its start, ${sustainedLoad1.toFixed(2)} at its end`,
+    );
+    out(
+      `CPU of the Temporal dev server per governed request in the sustained run: ` +
+        `${ms((sustainedChildCpu * 1000) / Math.max(1, sustained.latencies.length))} ms`,
+    );
     out();
     out(
       `Peak RSS of this process (stack + benchmark, sampled every 100 ms): ${mb(peakRss)}; ` +
-        `Temporal dev server (child process, sampled every 1 s): ${peakChildRss ? mb(peakChildRss) : 'n/a'}`,
+        `Temporal dev server (child process, sampled every 1 s after start-up): ${peakChildRss ? mb(peakChildRss) : 'n/a'}; ` +
+        `child processes during start-up (dev server, PGlite initdb, workflow bundling): ${mb(startupChildPeak)}`,
     );
     out(
       `Load average at the end: ${loadavg()

@@ -28,7 +28,7 @@ export type { SentAlert } from './alerts';
 export type { PauseKind, TeamPauseEntry, TeamPauseState, SetPauseInput } from './pauses';
 export { modelBucket, teamBucket } from './ratelimit';
 export type { AcquireInput, AcquireResult, BucketRequest, BucketState, TokenCorrection } from './ratelimit';
-export { MINUTE_MS, DAY_MS } from './rate-math';
+export { MINUTE_MS, MINUTE_WINDOW_MS, RATE_GUARD_MS, DAY_MS } from './rate-math';
 export type { RateLimits, RateBlock, RateLimitName, UpstreamState, UpstreamDimension } from './rate-math';
 export { parseRateLimitHeaders, parseDurationMs } from './upstream-headers';
 export type { UpstreamObservation, HeaderSource } from './upstream-headers';

@@ -3,10 +3,14 @@
  * All times are epoch milliseconds supplied by the caller.
  *
  * Model:
- *  - RPM/TPM are a strict sliding window: a request admitted at `at` counts during [at, at + 60 s). A
- *    request fits at `now` when the requests (tokens) admitted in (now - 60 s, ...] plus this one stay
- *    within the limit, so no 60 s interval, wherever it starts, ever holds more than the limit. It fits
- *    again once enough of the oldest admissions have left the window.
+ *  - RPM/TPM are a strict sliding window with a guard band: a request admitted at `at` counts during
+ *    [at, at + 61 s), 60 s plus RATE_GUARD_MS. A request fits at `now` when the requests (tokens)
+ *    admitted in (now - 61 s, ...] plus this one stay within the limit, so no 61 s interval, wherever it
+ *    starts, ever holds more than the limit. It fits again once enough of the oldest admissions have left
+ *    the window. The extra second absorbs the clocks that differ between admission and Groq: each call
+ *    reaches Groq a little after its admission (and processes' clocks differ by a little), so a 60 s
+ *    window at Groq holds only calls admitted within about 61 s of each other, never more than the limit
+ *    while those delays stay under a second. It costs 1/61 of the limit's throughput.
  *  - RPD/TPD count in fixed UTC days; a full day admits again at the next UTC midnight.
  *  - Concurrency counts open leases (not released, not expired).
  *  - Upstream feedback (Groq's headers) per dimension: `remaining` as observed at `observedAt`, less what
@@ -19,6 +23,10 @@
  */
 
 export const MINUTE_MS = 60_000;
+/** How much longer than a minute an admission counts against RPM/TPM (see the model above). */
+export const RATE_GUARD_MS = 1_000;
+/** The span an admission counts in the per-minute limits: 61 s. */
+export const MINUTE_WINDOW_MS = MINUTE_MS + RATE_GUARD_MS;
 export const DAY_MS = 86_400_000;
 
 export interface RateLimits {
@@ -41,7 +49,7 @@ export interface DayCounters {
 
 /**
  * A bucket's usage as seen at some `now`: the sliding minute (admissions at or after `minuteStart`,
- * which is now - 60 s + 1 ms) and the current UTC day.
+ * which is now - MINUTE_WINDOW_MS + 1 ms, the guard band included) and the current UTC day.
  */
 export interface WindowCounters extends DayCounters {
   minuteStart: number;
@@ -51,7 +59,7 @@ export interface WindowCounters extends DayCounters {
 
 /** One admission in a bucket's sliding log. */
 export interface Admission {
-  /** epoch ms of the admission; it counts in the minute window until at + MINUTE_MS (exclusive) */
+  /** epoch ms of the admission; it counts in the minute window until at + MINUTE_WINDOW_MS (exclusive) */
   at: number;
   tokens: number;
 }
@@ -108,9 +116,9 @@ export function currentDay(stored: DayCounters, now: number): DayCounters {
   };
 }
 
-/** Whether an admission still counts in the sliding minute at `now`. */
+/** Whether an admission still counts in the sliding minute (guard band included) at `now`. */
 export function inMinute(admission: Admission, now: number): boolean {
-  return admission.at > now - MINUTE_MS;
+  return admission.at > now - MINUTE_WINDOW_MS;
 }
 
 /** The admissions that count at `now`, oldest first (ties keep their input order). */
@@ -134,7 +142,7 @@ export function minuteUsage(recent: readonly Admission[], now: number): { reques
  * The earliest time >= `now` at which a request of `need` units fits a sliding-minute limit, given the
  * admissions in the window and what each weighs (1 for requests, its tokens for tokens); null when
  * `need` exceeds the limit itself. The oldest admissions leave first: admission `a` leaves at
- * a.at + MINUTE_MS.
+ * a.at + MINUTE_WINDOW_MS.
  */
 export function slidingFitAt(
   recent: readonly Admission[],
@@ -149,7 +157,7 @@ export function slidingFitAt(
   if (used + need <= limit) return now;
   for (const admission of live) {
     used -= weight(admission);
-    if (used + need <= limit) return Math.max(now, admission.at + MINUTE_MS);
+    if (used + need <= limit) return Math.max(now, admission.at + MINUTE_WINDOW_MS);
   }
   // unreachable: with every admission gone, used is 0 and need <= limit
   return null;
@@ -159,7 +167,7 @@ export function slidingFitAt(
 export function windowsAt(day: DayCounters, recent: readonly Admission[], now: number): WindowCounters {
   const minute = minuteUsage(recent, now);
   return {
-    minuteStart: now - MINUTE_MS + 1,
+    minuteStart: now - MINUTE_WINDOW_MS + 1,
     minuteRequests: minute.requests,
     minuteTokens: minute.tokens,
     ...currentDay(day, now),

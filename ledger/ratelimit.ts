@@ -3,7 +3,9 @@
  * then locks the rows of all listed buckets in one fixed order (SELECT ... ORDER BY bucket COLLATE "C"
  * FOR UPDATE), reads their sliding-minute logs (rate_admissions), day counters, open leases and upstream
  * feedback, decides with the pure rules of rate-math.ts and, only if every bucket has room, counts the
- * request in all of them (a log row per bucket, the day counters) and writes its lease. Two acquirers of a common bucket therefore run one after the other, whichever process they
+ * request in all of them (a log row per bucket, the day counters) and writes its lease. RPM/TPM count an
+ * admission for 61 s, 60 s plus a 1 s guard band (rate-math.ts, MINUTE_WINDOW_MS), so Groq's own minute
+ * never sees more than the limit although each call reaches it a little after its admission. Two acquirers of a common bucket therefore run one after the other, whichever process they
  * are in, and a limit can never be exceeded by a race. Times are the caller's `now` (epoch ms).
  */
 import {
@@ -11,6 +13,7 @@ import {
   DAY_MS,
   decideAdmission,
   MINUTE_MS,
+  MINUTE_WINDOW_MS,
   upstreamLive,
   windowsAt,
   type Admission,
@@ -96,7 +99,7 @@ function upstreamOf(row: SqlRow): UpstreamState {
 }
 
 /**
- * Log rows older than this before `now` are deleted. The window itself is 60 s; the extra minute keeps
+ * Log rows older than this before `now` are deleted. The window itself is 61 s; the extra time keeps
  * rows that a caller whose clock runs behind would still count.
  */
 const LOG_KEEP_MS = 2 * MINUTE_MS;
@@ -109,15 +112,23 @@ function dayOf(row: SqlRow): DayCounters {
   };
 }
 
-/** Create missing bucket rows, then lock all of them in one global order; returns rows by key. */
-async function lockBuckets(tx: SqlQueryable, keys: string[]): Promise<Map<string, SqlRow>> {
-  await tx.query(
-    `INSERT INTO rate_buckets (bucket) SELECT unnest($1::text[]) ON CONFLICT (bucket) DO NOTHING`,
-    [keys],
-  );
+/** Byte order of the keys, the order of `COLLATE "C"`: the one global order bucket rows are locked in. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/**
+ * Create missing bucket rows and lock all of them, in one statement and one global order (the keys'
+ * byte order, as `ORDER BY bucket COLLATE "C"`): the upsert takes each row's lock as it meets it, in
+ * the order of the input array, whether it inserts the row or finds it. Returns the rows by key.
+ */
+async function lockBuckets(tx: SqlQueryable, keys: readonly string[]): Promise<Map<string, SqlRow>> {
+  const ordered = [...keys].sort(byteOrder);
   const { rows } = await tx.query(
-    `SELECT * FROM rate_buckets WHERE bucket = ANY($1::text[]) ORDER BY bucket COLLATE "C" FOR UPDATE`,
-    [keys],
+    `INSERT INTO rate_buckets (bucket) SELECT unnest($1::text[])
+     ON CONFLICT (bucket) DO UPDATE SET bucket = EXCLUDED.bucket
+     RETURNING *`,
+    [ordered],
   );
   return new Map(rows.map((row) => [asString(row.bucket, 'bucket'), row]));
 }
@@ -126,18 +137,54 @@ async function lockBuckets(tx: SqlQueryable, keys: string[]): Promise<Map<string
 async function recentAdmissions(db: SqlQueryable, bucket: string, now: number): Promise<Admission[]> {
   const { rows } = await db.query(
     'SELECT at, tokens FROM rate_admissions WHERE bucket = $1 AND at > $2 ORDER BY at',
-    [bucket, now - MINUTE_MS],
+    [bucket, now - MINUTE_WINDOW_MS],
   );
   return rows.map((row) => ({ at: asNumber(row.at, 'at'), tokens: asNumber(row.tokens, 'tokens') }));
 }
 
-async function openLeaseExpiries(tx: SqlQueryable, bucket: string, now: number): Promise<number[]> {
+interface AdmissionReads {
+  /** the lease's expiry when `leaseId` was admitted before */
+  earlier: number | null;
+  recent: Map<string, Admission[]>;
+  /** open lease expiries per bucket, ascending */
+  open: Map<string, number[]>;
+}
+
+/**
+ * What admission reads under the bucket locks, in one statement: whether the lease was admitted before,
+ * the sliding-minute admissions of the buckets with an RPM/TPM limit, the open leases of the buckets
+ * with a concurrency limit; it prunes the buckets' log rows older than LOG_KEEP_MS on the way (the
+ * pruned rows are far outside the window, so the read is the same with or without them).
+ */
+async function admissionReads(
+  tx: SqlQueryable,
+  input: { keys: string[]; minuteKeys: string[]; concurrencyKeys: string[]; leaseId: string; now: number },
+): Promise<AdmissionReads> {
+  const { keys, minuteKeys, concurrencyKeys, leaseId, now } = input;
   const { rows } = await tx.query(
-    `SELECT expires_at FROM rate_leases WHERE bucket = $1 AND released_at IS NULL AND expires_at > $2
-      ORDER BY expires_at`,
-    [bucket, now],
+    `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint)
+     SELECT 'a' AS kind, bucket, at AS t, tokens FROM rate_admissions
+      WHERE bucket = ANY($3::text[]) AND at > $4::bigint
+     UNION ALL
+     SELECT 'l', bucket, expires_at, 0 FROM rate_leases
+      WHERE bucket = ANY($5::text[]) AND released_at IS NULL AND expires_at > $6::bigint
+     UNION ALL
+     (SELECT 'e', bucket, expires_at, 0 FROM rate_leases WHERE lease_id = $7::text LIMIT 1)`,
+    [keys, now - LOG_KEEP_MS, minuteKeys, now - MINUTE_WINDOW_MS, concurrencyKeys, now, leaseId],
   );
-  return rows.map((row) => asNumber(row.expires_at, 'expires_at'));
+  const reads: AdmissionReads = { earlier: null, recent: new Map(), open: new Map() };
+  for (const key of minuteKeys) reads.recent.set(key, []);
+  for (const key of concurrencyKeys) reads.open.set(key, []);
+  for (const row of rows) {
+    const bucket = asString(row.bucket, 'bucket');
+    const time = asNumber(row.t, 't');
+    if (row.kind === 'e') reads.earlier = time;
+    else if (row.kind === 'a')
+      reads.recent.get(bucket)?.push({ at: time, tokens: asNumber(row.tokens, 'tokens') });
+    else reads.open.get(bucket)?.push(time);
+  }
+  for (const expiries of reads.open.values()) expiries.sort((a, b) => a - b);
+  return reads;
 }
 
 /** Admit one request against every bucket, or against none. */
@@ -157,77 +204,71 @@ export async function tryAcquire(db: SqlSession, input: AcquireInput): Promise<A
   }
   const keys = [...byKey.keys()].sort();
 
+  // three statements: lock (creating missing rows), read everything admission needs, write the admission
   return db.transaction(async (tx): Promise<AcquireResult> => {
     const rows = await lockBuckets(tx, keys);
-
-    const earlier = await tx.query('SELECT expires_at FROM rate_leases WHERE lease_id = $1 LIMIT 1', [
-      leaseId,
-    ]);
-    if (earlier.rows[0]) {
-      return {
-        admitted: true,
-        leaseId,
-        expiresAt: asNumber(earlier.rows[0].expires_at, 'expires_at'),
-        replayed: true,
-      };
-    }
-
-    await tx.query('DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2', [
+    const reads = await admissionReads(tx, {
       keys,
-      now - LOG_KEEP_MS,
-    ]);
-    const snapshots: BucketSnapshot[] = [];
-    for (const key of keys) {
+      minuteKeys: keys.filter((key) => {
+        const limits = byKey.get(key)!;
+        return limits.rpm !== undefined || limits.tpm !== undefined;
+      }),
+      concurrencyKeys: keys.filter((key) => byKey.get(key)!.concurrency !== undefined),
+      leaseId,
+      now,
+    });
+    if (reads.earlier !== null) return { admitted: true, leaseId, expiresAt: reads.earlier, replayed: true };
+
+    const snapshots: BucketSnapshot[] = keys.map((key) => {
       const row = rows.get(key);
       if (!row) throw new Error(`rate bucket ${key} was not locked`);
-      const limits = byKey.get(key) ?? {};
-      const minuteLimited = limits.rpm !== undefined || limits.tpm !== undefined;
-      snapshots.push({
+      return {
         key,
-        limits,
+        limits: byKey.get(key) ?? {},
         day: dayOf(row),
-        recent: minuteLimited ? await recentAdmissions(tx, key, now) : [],
+        recent: reads.recent.get(key) ?? [],
         upstream: upstreamOf(row),
-        openLeaseExpiries: limits.concurrency !== undefined ? await openLeaseExpiries(tx, key, now) : [],
-      });
-    }
+        openLeaseExpiries: reads.open.get(key) ?? [],
+      };
+    });
 
     const decision = decideAdmission(snapshots, tokens, now);
     if (!decision.admitted) return decision;
 
     const expiresAt = now + leaseTtlMs;
-    for (const snapshot of snapshots) {
-      const next = admitIntoDay(snapshot.day, tokens, now);
-      await tx.query(
-        `UPDATE rate_buckets
-            SET day_start = $2, day_requests = $3, day_tokens = $4,
-                upstream_tokens_consumed = upstream_tokens_consumed + $5,
-                upstream_requests_consumed = upstream_requests_consumed + $6,
-                updated_at = GREATEST(updated_at, $7)
-          WHERE bucket = $1`,
-        [
-          snapshot.key,
-          next.dayStart,
-          next.dayRequests,
-          next.dayTokens,
-          upstreamLive(snapshot.upstream.tokens, now) ? tokens : 0,
-          upstreamLive(snapshot.upstream.requests, now) ? 1 : 0,
-          now,
-        ],
-      );
-      await tx.query(
-        `INSERT INTO rate_leases (lease_id, bucket, tokens, acquired_at, expires_at, minute_start, day_start)
-         VALUES ($1, $2, $3, $4, $5, $4, $6)`,
-        [leaseId, snapshot.key, tokens, now, expiresAt, next.dayStart],
-      );
-      // every bucket logs the admission, also one without minute limits now (its limits may change)
-      await tx.query('INSERT INTO rate_admissions (bucket, lease_id, at, tokens) VALUES ($1, $2, $3, $4)', [
-        snapshot.key,
-        leaseId,
+    const next = snapshots.map((snapshot) => admitIntoDay(snapshot.day, tokens, now));
+    // every bucket's counters, lease row and log row (also a bucket without minute limits now: its
+    // limits may change), in one statement
+    await tx.query(
+      `WITH counted AS (
+         UPDATE rate_buckets AS r
+            SET day_start = v.day_start, day_requests = v.day_requests, day_tokens = v.day_tokens,
+                upstream_tokens_consumed = r.upstream_tokens_consumed + v.tokens_consumed,
+                upstream_requests_consumed = r.upstream_requests_consumed + v.requests_consumed,
+                updated_at = GREATEST(r.updated_at, $7::bigint)
+           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+                AS v(bucket, day_start, day_requests, day_tokens, tokens_consumed, requests_consumed)
+          WHERE r.bucket = v.bucket
+       ), leased AS (
+         INSERT INTO rate_leases (lease_id, bucket, tokens, acquired_at, expires_at, minute_start, day_start)
+         SELECT $8::text, v.bucket, $9::bigint, $7::bigint, $10::bigint, $7::bigint, v.day_start
+           FROM unnest($1::text[], $2::bigint[]) AS v(bucket, day_start)
+       )
+       INSERT INTO rate_admissions (bucket, lease_id, at, tokens)
+       SELECT unnest($1::text[]), $8::text, $7::bigint, $9::bigint`,
+      [
+        keys,
+        next.map((day) => day.dayStart),
+        next.map((day) => day.dayRequests),
+        next.map((day) => day.dayTokens),
+        snapshots.map((snapshot) => (upstreamLive(snapshot.upstream.tokens, now) ? tokens : 0)),
+        snapshots.map((snapshot) => (upstreamLive(snapshot.upstream.requests, now) ? 1 : 0)),
         now,
+        leaseId,
         tokens,
-      ]);
-    }
+        expiresAt,
+      ],
+    );
     return { admitted: true, leaseId, expiresAt, replayed: false };
   });
 }
@@ -275,6 +316,12 @@ export async function correctTokens(
     );
     if (leases.rows.length === 0) return { delta: 0, applied: false };
     let delta = 0;
+    const fix = {
+      keys: [] as string[],
+      sameDay: [] as number[],
+      counted: [] as number[],
+      delta: [] as number[],
+    };
     for (const lease of leases.rows) {
       const key = asString(lease.bucket, 'bucket');
       const bucket = buckets.get(key);
@@ -288,25 +335,29 @@ export async function correctTokens(
       );
       // the estimate was counted against the upstream observation only if it came after it
       const countedUpstream = tokensObservedAt !== null && tokensObservedAt <= acquiredAt;
-      await tx.query(
-        `UPDATE rate_buckets
-            SET day_tokens = CASE WHEN $2 THEN GREATEST(0, day_tokens + $4) ELSE day_tokens END,
-                upstream_tokens_consumed = CASE WHEN $3 THEN GREATEST(0, upstream_tokens_consumed + $4)
-                                                ELSE upstream_tokens_consumed END
-          WHERE bucket = $1`,
-        [key, sameDay, countedUpstream, delta],
-      );
-      await tx.query('UPDATE rate_admissions SET tokens = $3 WHERE bucket = $1 AND lease_id = $2', [
-        key,
-        leaseId,
-        actualTokens,
-      ]);
-      await tx.query('UPDATE rate_leases SET actual_tokens = $3 WHERE lease_id = $1 AND bucket = $2', [
-        leaseId,
-        key,
-        actualTokens,
-      ]);
+      fix.keys.push(key);
+      fix.sameDay.push(sameDay ? 1 : 0);
+      fix.counted.push(countedUpstream ? 1 : 0);
+      fix.delta.push(delta);
     }
+    if (fix.keys.length === 0) return { delta, applied: true };
+    // the day and upstream counters, the log rows and the lease rows of every bucket, in one statement
+    await tx.query(
+      `WITH counters AS (
+         UPDATE rate_buckets AS r
+            SET day_tokens = CASE WHEN v.same_day = 1 THEN GREATEST(0, r.day_tokens + v.delta)
+                                  ELSE r.day_tokens END,
+                upstream_tokens_consumed = CASE WHEN v.counted = 1
+                                                THEN GREATEST(0, r.upstream_tokens_consumed + v.delta)
+                                                ELSE r.upstream_tokens_consumed END
+           FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[]) AS v(bucket, same_day, counted, delta)
+          WHERE r.bucket = v.bucket
+       ), logged AS (
+         UPDATE rate_admissions SET tokens = $6::bigint WHERE bucket = ANY($1::text[]) AND lease_id = $5::text
+       )
+       UPDATE rate_leases SET actual_tokens = $6::bigint WHERE lease_id = $5::text AND bucket = ANY($1::text[])`,
+      [fix.keys, fix.sameDay, fix.counted, fix.delta, leaseId, actualTokens],
+    );
     return { delta, applied: true };
   });
 }

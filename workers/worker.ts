@@ -2,7 +2,9 @@
  * How a Groq Governor worker is put together: which workflows (the bundle of workflows/index.ts), which
  * activities (built by the caller from real dependencies), which task queue.
  */
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { TASK_QUEUES } from '../domain/task-queues';
 import type { TemporalTarget } from '../client/services/temporal-config';
@@ -16,7 +18,7 @@ export interface GovernorWorkerOptions {
   namespace: string;
   activities: Activities;
   taskQueue?: string;
-  /** a pre-built bundle (tests bundle once); otherwise workflows are bundled at start */
+  /** a pre-built bundle (tests bundle once); otherwise workflows are bundled at start, in a thread */
   workflowBundle?: { code: string };
   identity?: string;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
@@ -27,13 +29,42 @@ export interface GovernorWorkerOptions {
   dataConverter?: WorkerOptions['dataConverter'];
 }
 
+/**
+ * Bundle the workflows (webpack) in a short-lived child process: bundling in the serving process would
+ * leave it about 100 MB larger for good (the heap webpack grew stays with the process).
+ */
+export async function bundleWorkflowsApart(): Promise<{ code: string }> {
+  const entry = createRequire(import.meta.url).resolve('@temporalio/worker');
+  const code = `
+    const { bundleWorkflowCode } = require(${JSON.stringify(entry)});
+    const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+    bundleWorkflowCode({ workflowsPath: process.argv[1], logger: quiet }).then(
+      (bundle) => process.stdout.write(bundle.code),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );`;
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['-e', code, workflowsPath],
+      { maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`bundling the workflows failed: ${stderr || error.message}`));
+        else resolve({ code: stdout });
+      },
+    );
+  });
+}
+
 export async function createGovernorWorker(options: GovernorWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUES.main,
     activities: options.activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflowsApart()),
     ...(options.identity ? { identity: options.identity } : {}),
     dataConverter: { failureConverterPath, ...options.dataConverter },
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',

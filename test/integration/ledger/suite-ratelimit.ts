@@ -1,7 +1,7 @@
 /** Shared rate limits: windows, concurrency, all-or-nothing, retry times, corrections, upstream feedback, races. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, MINUTE_MS, type RateLimits } from '../../../ledger/rate-math';
+import { DAY_MS, MINUTE_MS, MINUTE_WINDOW_MS, type RateLimits } from '../../../ledger/rate-math';
 import type { AcquireInput, AcquireResult } from '../../../ledger/ratelimit';
 import type { LedgerStore } from '../../../ledger/store';
 import { uniqueNames } from './harness';
@@ -10,12 +10,12 @@ import { uniqueNames } from './harness';
 const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
 const NEXT_DAY = Date.UTC(2026, 10, 3);
 
-/** The most admissions (and tokens) in any interval [s, s + 60 s). */
+/** The most admissions (and tokens) in any interval [s, s + 61 s): the minute and its 1 s guard band. */
 function worstMinute(admitted: { at: number; tokens: number }[]): { requests: number; tokens: number } {
   let requests = 0;
   let tokens = 0;
   for (const first of admitted) {
-    const inside = admitted.filter((a) => a.at >= first.at && a.at < first.at + MINUTE_MS);
+    const inside = admitted.filter((a) => a.at >= first.at && a.at < first.at + MINUTE_WINDOW_MS);
     requests = Math.max(requests, inside.length);
     tokens = Math.max(
       tokens,
@@ -40,28 +40,30 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
         });
     }
 
-    it('RPM: admits up to the limit in any 60 s and says when the oldest admission leaves', async () => {
+    it('RPM: admits up to the limit in any 61 s and says when the oldest admission leaves', async () => {
       const t = uniqueNames('rpm');
       const store = ledger();
       const key = t.bucket('team');
       const acquire = acquirer(store, [{ key, limits: { rpm: 3 } }]);
       for (const offset of [0, 1_000, 2_000]) expect((await acquire(T0 + offset)).admitted).toBe(true);
       const refused = await acquire(T0 + 15_000);
+      // an admission counts 61 s (60 s and the 1 s guard band): the first one leaves at T0 + 61 s
       expect(refused).toEqual({
         admitted: false,
-        retryAfterMs: 45_000,
-        blockedBy: [{ bucket: key, limit: 'rpm', retryAt: T0 + MINUTE_MS }],
+        retryAfterMs: 46_000,
+        blockedBy: [{ bucket: key, limit: 'rpm', retryAt: T0 + 61_000 }],
       });
-      expect((await acquire(T0 + MINUTE_MS - 1)).admitted).toBe(false);
-      expect((await acquire(T0 + MINUTE_MS)).admitted).toBe(true);
-      // the window slides: T0 + 1 s and T0 + 2 s still count, so the next slot opens at T0 + 61 s
-      expect(await acquire(T0 + MINUTE_MS + 1)).toMatchObject({ admitted: false, retryAfterMs: 999 });
-      expect((await store.getRateBucket(key, T0 + MINUTE_MS))?.windows).toMatchObject({
+      expect((await acquire(T0 + MINUTE_MS)).admitted).toBe(false);
+      expect((await acquire(T0 + 60_999)).admitted).toBe(false);
+      expect((await acquire(T0 + 61_000)).admitted).toBe(true);
+      // the window slides: T0 + 1 s and T0 + 2 s still count, so the next slot opens at T0 + 62 s
+      expect(await acquire(T0 + 61_001)).toMatchObject({ admitted: false, retryAfterMs: 999 });
+      expect((await store.getRateBucket(key, T0 + 61_000))?.windows).toMatchObject({
         minuteStart: T0 + 1,
         minuteRequests: 3,
         dayRequests: 4,
       });
-      expect((await acquire(T0 + MINUTE_MS + 1_000)).admitted).toBe(true);
+      expect((await acquire(T0 + 62_000)).admitted).toBe(true);
     });
 
     it('RPM and TPM slide: no burst of twice the limit across a clock minute boundary', async () => {
@@ -71,26 +73,27 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       const tpmKey = t.bucket('tpm');
       const requests = acquirer(store, [{ key: rpmKey, limits: { rpm: 3 } }]);
       for (let n = 0; n < 3; n++) expect((await requests(T0 + 59_000 + n)).admitted).toBe(true);
-      // a fixed window would open at T0 + 60 s; the sliding one waits for T0 + 59 s to leave
+      // a fixed window would open at T0 + 60 s; the sliding one waits for T0 + 59 s to leave (61 s later)
       expect(await requests(T0 + MINUTE_MS)).toMatchObject({
         admitted: false,
-        retryAfterMs: 59_000,
-        blockedBy: [{ bucket: rpmKey, limit: 'rpm', retryAt: T0 + 59_000 + MINUTE_MS }],
+        retryAfterMs: 60_000,
+        blockedBy: [{ bucket: rpmKey, limit: 'rpm', retryAt: T0 + 120_000 }],
       });
-      expect((await requests(T0 + 59_000 + MINUTE_MS - 1)).admitted).toBe(false);
-      expect((await requests(T0 + 59_000 + MINUTE_MS)).admitted).toBe(true);
+      expect((await requests(T0 + 119_999)).admitted).toBe(false);
+      expect((await requests(T0 + 120_000)).admitted).toBe(true);
 
       const tokens = acquirer(store, [{ key: tpmKey, limits: { tpm: 100 } }]);
       expect((await tokens(T0 + 50_000, 30)).admitted).toBe(true);
       expect((await tokens(T0 + 55_000, 50)).admitted).toBe(true);
-      // 70 tokens need the first 30 and the 50 to leave: T0 + 55 s + 60 s
-      expect(await tokens(T0 + 70_000, 70)).toMatchObject({ admitted: false, retryAfterMs: 45_000 });
-      expect(await tokens(T0 + 70_000, 50)).toMatchObject({ admitted: false, retryAfterMs: 40_000 });
+      // 70 tokens need the first 30 and the 50 to leave: T0 + 55 s + 61 s
+      expect(await tokens(T0 + 70_000, 70)).toMatchObject({ admitted: false, retryAfterMs: 46_000 });
+      expect(await tokens(T0 + 70_000, 50)).toMatchObject({ admitted: false, retryAfterMs: 41_000 });
       expect((await tokens(T0 + 70_000, 20)).admitted).toBe(true);
-      expect((await tokens(T0 + 115_000, 80)).admitted).toBe(true);
+      expect((await tokens(T0 + 115_999, 80)).admitted).toBe(false);
+      expect((await tokens(T0 + 116_000, 80)).admitted).toBe(true);
     });
 
-    it('property: random arrivals never put more than the limits in any 60 s, retry times are exact', async () => {
+    it('property: random arrivals never put more than the limits in any 61 s, retry times are exact', async () => {
       const store = ledger();
       await fc.assert(
         fc.asyncProperty(
@@ -144,7 +147,7 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       const store = ledger();
       const acquire = acquirer(store, [{ key: t.bucket('model'), limits: { tpm: 100 } }]);
       expect((await acquire(T0, 60)).admitted).toBe(true);
-      expect(await acquire(T0 + 10, 41)).toMatchObject({ admitted: false, retryAfterMs: MINUTE_MS - 10 });
+      expect(await acquire(T0 + 10, 41)).toMatchObject({ admitted: false, retryAfterMs: 61_000 - 10 });
       expect((await acquire(T0 + 20, 40)).admitted).toBe(true);
       expect((await acquire(T0 + 30, 0)).admitted).toBe(true);
       expect(await acquire(T0 + 40, 101)).toMatchObject({
@@ -213,8 +216,9 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       const state = await store.getRateBucket(roomy, T0 + 1);
       expect(state?.windows).toMatchObject({ minuteRequests: 0, minuteTokens: 0, dayRequests: 0 });
       expect(state?.openLeases).toBe(0);
-      expect((await acquire(T0 + MINUTE_MS, 10)).admitted).toBe(true);
-      expect((await store.getRateBucket(roomy, T0 + MINUTE_MS))?.windows.minuteRequests).toBe(1);
+      expect((await acquire(T0 + MINUTE_MS, 10)).admitted).toBe(false);
+      expect((await acquire(T0 + 61_000, 10)).admitted).toBe(true);
+      expect((await store.getRateBucket(roomy, T0 + 61_000))?.windows.minuteRequests).toBe(1);
     });
 
     it('retryAfterMs is the earliest instant every bucket fits: refused 1 ms before, admitted at it', async () => {
@@ -272,17 +276,17 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       });
       expect((await acquire(T0 + 3, 300, { leaseId: t.id('b') })).admitted).toBe(true);
 
-      // the corrected admission keeps its time: at T0 + 60 s lease a has left, b (T0 + 3 ms) still counts
-      await acquire(T0 + MINUTE_MS, 100, { leaseId: t.id('c') });
+      // the corrected admission keeps its time: at T0 + 61 s lease a has left, b (T0 + 3 ms) still counts
+      await acquire(T0 + 61_000, 100, { leaseId: t.id('c') });
       expect(await store.correctTokens({ leaseId: t.id('b'), actualTokens: 500 })).toMatchObject({
         delta: 200,
       });
-      expect((await store.getRateBucket(key, T0 + MINUTE_MS))?.windows).toMatchObject({
+      expect((await store.getRateBucket(key, T0 + 61_000))?.windows).toMatchObject({
         minuteTokens: 500 + 100,
         dayTokens: 150 + 500 + 100,
       });
-      expect((await acquire(T0 + MINUTE_MS + 1, 401)).admitted).toBe(false);
-      expect((await acquire(T0 + MINUTE_MS + 3, 400)).admitted).toBe(true);
+      expect((await acquire(T0 + 61_001, 401)).admitted).toBe(false);
+      expect((await acquire(T0 + 61_003, 400)).admitted).toBe(true);
       expect(await store.correctTokens({ leaseId: t.id('unknown'), actualTokens: 1 })).toEqual({
         delta: 0,
         applied: false,
@@ -380,7 +384,7 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       expect((await store.getRateBucket(slotKey, T0 + 3))?.openLeases).toBe(5);
     });
 
-    it('concurrent acquirers spread over minutes never put more than RPM/TPM in any 60 s', async () => {
+    it('concurrent acquirers spread over minutes never put more than RPM/TPM in any 61 s', async () => {
       const t = uniqueNames('race-sliding');
       const store = ledger();
       const buckets = [

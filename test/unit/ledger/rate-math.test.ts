@@ -7,7 +7,9 @@ import {
   DAY_MS,
   decideAdmission,
   MINUTE_MS,
+  MINUTE_WINDOW_MS,
   minuteUsage,
+  RATE_GUARD_MS,
   slidingFitAt,
   upstreamFitAt,
   windowStart,
@@ -56,14 +58,17 @@ describe('windows', () => {
     expect(currentDay(day, Date.UTC(2026, 10, 1, 23))).toEqual(day);
   });
 
-  it('the minute slides: an admission counts for exactly 60 s after it', () => {
+  it('the minute slides: an admission counts for exactly 61 s after it (60 s and a 1 s guard band)', () => {
+    expect(MINUTE_WINDOW_MS).toBe(61_000);
+    expect(RATE_GUARD_MS).toBe(1_000);
     const recent = [
       { at: T0, tokens: 10 },
       { at: T0 + 30_000, tokens: 5 },
     ];
-    expect(minuteUsage(recent, T0 + 59_999)).toEqual({ requests: 2, tokens: 15 });
-    expect(minuteUsage(recent, T0 + 60_000)).toEqual({ requests: 1, tokens: 5 });
-    expect(windowsAt(noDay, recent, T0 + 60_000)).toMatchObject({
+    expect(minuteUsage(recent, T0 + 60_000)).toEqual({ requests: 2, tokens: 15 });
+    expect(minuteUsage(recent, T0 + 60_999)).toEqual({ requests: 2, tokens: 15 });
+    expect(minuteUsage(recent, T0 + 61_000)).toEqual({ requests: 1, tokens: 5 });
+    expect(windowsAt(noDay, recent, T0 + 61_000)).toMatchObject({
       minuteStart: T0 + 1,
       minuteRequests: 1,
       minuteTokens: 5,
@@ -80,26 +85,26 @@ describe('windows', () => {
     ];
     const one = () => 1;
     const tokens = (a: Admission) => a.tokens;
-    expect(slidingFitAt(recent, one, 3, 1, T0 + 25_000)).toBe(T0 + MINUTE_MS);
-    expect(slidingFitAt(recent, one, 2, 1, T0 + 25_000)).toBe(T0 + 10_000 + MINUTE_MS);
+    expect(slidingFitAt(recent, one, 3, 1, T0 + 25_000)).toBe(T0 + 61_000);
+    expect(slidingFitAt(recent, one, 2, 1, T0 + 25_000)).toBe(T0 + 71_000);
     expect(slidingFitAt(recent, one, 4, 1, T0 + 25_000)).toBe(T0 + 25_000);
     expect(slidingFitAt(recent, one, 0, 1, T0 + 25_000)).toBeNull();
     expect(slidingFitAt(recent, tokens, 150, 30, T0 + 25_000)).toBe(T0 + 25_000);
-    expect(slidingFitAt(recent, tokens, 150, 31, T0 + 25_000)).toBe(T0 + MINUTE_MS);
-    expect(slidingFitAt(recent, tokens, 150, 140, T0 + 25_000)).toBe(T0 + 20_000 + MINUTE_MS);
+    expect(slidingFitAt(recent, tokens, 150, 31, T0 + 25_000)).toBe(T0 + 61_000);
+    expect(slidingFitAt(recent, tokens, 150, 140, T0 + 25_000)).toBe(T0 + 81_000);
     expect(slidingFitAt(recent, tokens, 150, 151, T0 + 25_000)).toBeNull();
   });
 });
 
-/** The largest number of admissions (and tokens) in any 60 s interval [s, s + 60 s). */
-function worstMinute(admitted: Admission[]): { requests: number; tokens: number } {
+/** The largest number of admissions (and tokens) in any interval [s, s + span), 61 s unless told. */
+function worstMinute(admitted: Admission[], span = MINUTE_WINDOW_MS): { requests: number; tokens: number } {
   const sorted = [...admitted].sort((a, b) => a.at - b.at);
   let requests = 0;
   let tokens = 0;
   // an interval holding the most starts at some admission's time
   for (let i = 0; i < sorted.length; i++) {
     const start = sorted[i]!.at;
-    const inside = sorted.filter((a) => a.at >= start && a.at < start + MINUTE_MS);
+    const inside = sorted.filter((a) => a.at >= start && a.at < start + span);
     requests = Math.max(requests, inside.length);
     tokens = Math.max(
       tokens,
@@ -121,7 +126,7 @@ describe('admission', () => {
       admitted: false,
       retryAfterMs: 69_000,
       blockedBy: [
-        { bucket: 'b', limit: 'rpm', retryAt: T0 + MINUTE_MS },
+        { bucket: 'b', limit: 'rpm', retryAt: T0 + 61_000 },
         { bucket: 'c', limit: 'concurrency', retryAt: T0 + 70_000 },
       ],
     });
@@ -135,7 +140,7 @@ describe('admission', () => {
     ]);
   });
 
-  it('no 60 s interval ever holds more than RPM/TPM, days hold RPD/TPD, and retry times are exact', () => {
+  it('no 61 s interval ever holds more than RPM/TPM, days hold RPD/TPD, and retry times are exact', () => {
     const limits = fc.record({
       rpm: fc.integer({ min: 1, max: 8 }),
       tpm: fc.integer({ min: 50, max: 500 }),
@@ -147,6 +152,8 @@ describe('admission', () => {
         tokens: fc.integer({ min: 0, max: 120 }),
         // a refused request waits its retry time and tries again
         retry: fc.boolean(),
+        // how long after its admission the call reaches Groq (under the 1 s guard band)
+        delay: fc.integer({ min: 0, max: RATE_GUARD_MS - 1 }),
       }),
       { maxLength: 80 },
     );
@@ -156,10 +163,12 @@ describe('admission', () => {
         const log: Admission[] = [];
         let now = T0;
         let today = 0;
+        const arrivals: Admission[] = [];
         const at = (time: number, tokens: number) =>
           decideAdmission([snapshot(limit, log, { day })], tokens, time);
-        const admit = (time: number, tokens: number) => {
+        const admit = (time: number, tokens: number, delay: number) => {
           log.push({ at: time, tokens });
+          arrivals.push({ at: time + delay, tokens });
           day = admitIntoDay(day, tokens, time);
           if (windowStart(time, DAY_MS) === windowStart(T0, DAY_MS)) today++;
         };
@@ -167,7 +176,7 @@ describe('admission', () => {
           now += step.gap;
           const decision = at(now, step.tokens);
           if (decision.admitted) {
-            admit(now, step.tokens);
+            admit(now, step.tokens, step.delay);
             continue;
           }
           if (decision.retryAfterMs === null) {
@@ -181,19 +190,23 @@ describe('admission', () => {
           expect(at(retryAt - 1, step.tokens).admitted).toBe(false);
           if (step.retry) {
             now = retryAt;
-            admit(now, step.tokens);
+            admit(now, step.tokens, step.delay);
           }
         }
         const worst = worstMinute(log);
         expect(worst.requests).toBeLessThanOrEqual(limit.rpm);
         expect(worst.tokens).toBeLessThanOrEqual(limit.tpm);
         expect(today).toBeLessThanOrEqual(limit.rpd);
+        // each call reaching Groq up to (just under) 1 s after its admission: no 60 s at Groq is over
+        const atGroq = worstMinute(arrivals, MINUTE_MS);
+        expect(atGroq.requests).toBeLessThanOrEqual(limit.rpm);
+        expect(atGroq.tokens).toBeLessThanOrEqual(limit.tpm);
       }),
       { numRuns: 400 },
     );
   });
 
-  it('two buckets at once: every interval of both stays within its limit (all or none)', () => {
+  it('two buckets at once: every 61 s interval of both stays within its limit (all or none)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 6 }),
