@@ -31,14 +31,15 @@ export interface GovernorWorkerOptions {
 
 /**
  * Bundle the workflows (webpack) in a short-lived child process: bundling in the serving process would
- * leave it about 100 MB larger for good (the heap webpack grew stays with the process).
+ * leave it about 100 MB larger for good (the heap webpack grew stays with the process). The bundle carries
+ * the failure converter, so failures raised inside workflows are encoded too (workers/codec).
  */
 export async function bundleWorkflowsApart(): Promise<{ code: string }> {
   const entry = createRequire(import.meta.url).resolve('@temporalio/worker');
   const code = `
     const { bundleWorkflowCode } = require(${JSON.stringify(entry)});
     const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-    bundleWorkflowCode({ workflowsPath: process.argv[1], logger: quiet }).then(
+    bundleWorkflowCode({ workflowsPath: process.argv[1], failureConverterPath: process.argv[2], logger: quiet }).then(
       (bundle) => process.stdout.write(bundle.code),
       (error) => {
         console.error(error);
@@ -48,7 +49,7 @@ export async function bundleWorkflowsApart(): Promise<{ code: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['-e', code, workflowsPath],
+      ['-e', code, workflowsPath, failureConverterPath],
       { maxBuffer: 256 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`bundling the workflows failed: ${stderr || error.message}`));
