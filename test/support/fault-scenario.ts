@@ -54,10 +54,10 @@ export function lastAnswerAfter(sent: SentRequest[], from: number): number | nul
   return answered.length ? Math.max(0, Math.max(...answered) - from) : null;
 }
 
-/** ms from `from` until the first request sent after it completed (null when none did) */
+/** ms from `from` (the end of an outage) until the first request completed again (null when none did) */
 export function firstSuccessAfter(sent: SentRequest[], from: number): number | null {
   const times = sent
-    .filter((s) => s.status === 200 && s.sentAt >= from && s.answeredAt !== null)
+    .filter((s) => s.status === 200 && s.answeredAt !== null && s.answeredAt >= from)
     .map((s) => s.answeredAt! - from);
   return times.length ? Math.min(...times) : null;
 }
