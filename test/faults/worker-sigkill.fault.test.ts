@@ -115,19 +115,24 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during each step of a
     const session = new pg.Client({ connectionString: deployment.databaseUrl });
     await session.connect();
     let waiting = 0;
+    const lockWaiters = async (): Promise<number> => {
+      const { rows } = await session.query(
+        `SELECT COUNT(*) AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+      );
+      return Number(rows[0]?.n);
+    };
     try {
       await session.query('BEGIN');
       await session.query(`LOCK TABLE ${table} IN ${mode} MODE`);
       const pending = Array.from({ length: REQUESTS }, (_, n) => client.send(`kill-${step}-${n}`));
       await until(`${step}: requests waiting on the lock`, async () => {
-        const { rows } = await session.query(
-          `SELECT COUNT(*) AS n FROM pg_locks WHERE NOT granted AND relation = $1::regclass`,
-          [table],
-        );
-        waiting = Number(rows[0]?.n);
-        return waiting >= 2;
+        waiting = await lockWaiters();
+        return waiting >= 1;
       });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // more requests reach the step; a backend waits on the table or on a transaction that waits on it
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      waiting = await lockWaiters();
       const victim = alive()[0]!;
       await kill(victim);
       const killedAt = Date.now();
@@ -140,7 +145,7 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during each step of a
         sent,
         since,
         killedAt,
-        `${waiting} statements waited on the lock`,
+        `${waiting} statement(s) waiting on the lock at the kill`,
       );
     } finally {
       await session.end().catch(() => undefined);

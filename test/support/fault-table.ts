@@ -64,7 +64,9 @@ export function readFaultRows(dir: string): FaultRow[] {
   } catch {
     return [];
   }
-  return files.sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as FaultRow);
+  return files
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as FaultRow)
+    .sort((a, b) => a.at - b.at);
 }
 
 const seconds = (ms: number | null): string => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
