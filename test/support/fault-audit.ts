@@ -9,6 +9,8 @@
  * - lost: anything else (an unexpected status, no answer and no ledger trace)
  * - double-billed: a gateway request with two success rows, an upstream call (Groq request id) with two
  *   usage rows, or a success row the emulator never billed
+ * - the budget counters: each scope's committed and held amounts equal its reservations' (settled;
+ *   held and unknown), over the whole ledger
  * - the bill: every call the emulator billed has a success row of exactly its cost, or is covered by a
  *   reservation kept charged because the attempt's outcome is unknown (state `unknown`, at least the
  *   call's cost). Those reservations are listed; they are what the ledger may differ from the bill by.
@@ -208,6 +210,29 @@ export async function auditFaults(
     problems.push(`unbilled: upstream call ${call.request_id} (${call.cost_nanos} nanos) has no row or hold`);
   for (const r of reservations)
     if (r.state === 'held') problems.push(`reservation ${String(r.id)} still held after the scenario`);
+
+  // the budget counters (whole ledger): each scope's committed and held equal its reservations' sums
+  const counters = (
+    await sql.query(
+      `WITH charges AS (
+         SELECT 'org' AS scope, period, state, amount_nanos, settled_nanos FROM budget_reservations
+         UNION ALL
+         SELECT 'team:' || team, period, state, amount_nanos, settled_nanos FROM budget_reservations
+          WHERE team IS NOT NULL)
+       SELECT b.scope, b.period, b.committed_nanos, b.held_nanos,
+              COALESCE((SELECT SUM(settled_nanos) FROM charges c
+                         WHERE c.scope = b.scope AND c.period = b.period AND c.state = 'settled'), 0) AS settled,
+              COALESCE((SELECT SUM(amount_nanos) FROM charges c
+                         WHERE c.scope = b.scope AND c.period = b.period AND c.state IN ('held', 'unknown')), 0) AS open
+         FROM budgets b`,
+    )
+  ).rows;
+  for (const row of counters)
+    if (big(row.committed_nanos) !== big(row.settled) || big(row.held_nanos) !== big(row.open))
+      problems.push(
+        `budget ${String(row.scope)} ${String(row.period)}: committed ${String(row.committed_nanos)} held ` +
+          `${String(row.held_nanos)}, its reservations say ${String(row.settled)} and ${String(row.open)}`,
+      );
 
   const sum = (values: bigint[]): bigint => values.reduce((a, b) => a + b, 0n);
   return {
