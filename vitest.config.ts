@@ -1,6 +1,6 @@
-// Three suites that run separately (`npm run test:unit|test:workflow|test:integration`) or together.
-// Workflow and integration suites share a global setup that starts the real Temporal servers from the
-// project-local binaries and bundles the workflows once.
+// Four suites that run separately (`npm run test:unit|test:workflow|test:integration|test:faults`) or
+// together. Workflow, integration and fault suites share a global setup that starts the real Temporal
+// servers from the project-local binaries and bundles the workflows once.
 import { defineConfig } from 'vitest/config';
 
 const slow = { testTimeout: 120_000, hookTimeout: 180_000 };
@@ -29,6 +29,19 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           setupFiles: ['test/support/setup-runtime.ts'],
           ...slow,
+        },
+      },
+      {
+        test: {
+          // fault injection (docs/faults.md): scenarios run one after another, each on its own database,
+          // namespace and emulator; the table is printed and written to test-artifacts/faults.md at the end
+          name: 'faults',
+          include: ['test/faults/**/*.fault.test.ts'],
+          globalSetup: ['test/support/global-setup.ts', 'test/faults/table-setup.ts'],
+          setupFiles: ['test/support/setup-runtime.ts'],
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
         },
       },
     ],

@@ -22,6 +22,7 @@ import { readiness } from './readiness';
 import { decodeSegment, sendJson, sendRefusal } from './http';
 import { modelList, modelObject, visibleModels } from './models';
 import { newRequestId } from './request-id';
+import { isDependencyUnavailable } from './unavailable';
 import type { StreamingDeps } from './streaming';
 
 export interface GatewayDeps {
@@ -204,7 +205,20 @@ export async function startGateway(
     });
     route(deps, metrics, request, response).catch((error: unknown) => {
       deps.log.warn('gateway request failed', { error: String(error) });
-      if (!response.headersSent) {
+      if (!response.headersSent && isDependencyUnavailable(error)) {
+        sendJson(
+          response,
+          503,
+          {
+            error: {
+              message: 'The gateway cannot reach its ledger or Temporal right now; retry shortly.',
+              type: 'api_error',
+              code: 'service_unavailable',
+            },
+          },
+          { 'x-request-id': newRequestId(), 'retry-after': '1' },
+        );
+      } else if (!response.headersSent) {
         sendJson(
           response,
           500,

@@ -23,6 +23,7 @@ import { generateKeySecret, startEmulator, type RunningEmulator } from '../../em
 import { openLedger, type LedgerStore } from '../../ledger';
 import { dataConverterFor } from '../../workers/codec';
 import { installRuntime } from '../../workers/runtime';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 import { postgresTarget, probePostgres, testDatabaseUrl } from '../integration/ledger/harness';
 
 const CLI = new URL('../../bin/groq-governor.js', import.meta.url).pathname;
@@ -60,6 +61,8 @@ export interface Deployment {
   gateway: RunningGateway;
   workers: WorkerProcess[];
   databaseUrl: string;
+  /** the proxy in front of PostgreSQL, with `databaseProxy` */
+  proxy: TcpProxy | null;
   namespace: string;
   /** a member key of `team` */
   issueMemberKey(team: string): Promise<string>;
@@ -75,6 +78,13 @@ export interface DeploymentOptions {
   latencyMs?: number;
   /** one data folder for every worker (e.g. a shared secret store); default: a folder per worker */
   workerDataDir?: string;
+  /** a Temporal server of the test's own instead of the shared dev server */
+  temporalAddress?: string;
+  /**
+   * route the workers' and the gateway's database connections through a TCP proxy (test/support/tcp-proxy),
+   * so a test can make PostgreSQL unreachable; `ledger` stays a direct connection for auditing
+   */
+  databaseProxy?: boolean;
 }
 
 async function registerNamespace(address: string, namespace: string): Promise<void> {
@@ -111,6 +121,15 @@ export async function startDeployment(adminUrl: string, options: DeploymentOptio
   const { databaseUrl } = await target.fresh();
   if (!databaseUrl) throw new Error('no database URL');
   const ledger = await openLedger({ databaseUrl });
+  let proxy: TcpProxy | null = null;
+  let servedUrl = databaseUrl;
+  if (options.databaseProxy) {
+    const direct = new URL(databaseUrl);
+    proxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
+    direct.host = `127.0.0.1:${proxy.port}`;
+    servedUrl = direct.toString();
+  }
+  const gatewayLedger = proxy ? await openLedger({ databaseUrl: servedUrl }) : ledger;
 
   const secrets = new Map<string, string>();
   const secretEnv: Record<string, string> = {};
@@ -126,7 +145,7 @@ export async function startDeployment(adminUrl: string, options: DeploymentOptio
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
   });
 
-  const address = inject('temporalDevAddress');
+  const address = options.temporalAddress ?? inject('temporalDevAddress');
   const namespace = `gg-mp-${process.pid}-${randomBytes(3).toString('hex')}`;
   installRuntime('ERROR');
   await registerNamespace(address, namespace);
@@ -135,7 +154,7 @@ export async function startDeployment(adminUrl: string, options: DeploymentOptio
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...secretEnv,
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: servedUrl,
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: namespace,
     GROQ_BASE_URL: emulator.url,
@@ -178,7 +197,7 @@ export async function startDeployment(adminUrl: string, options: DeploymentOptio
       dataConverter,
     ),
     config,
-    ledger,
+    ledger: gatewayLedger,
     groq: groqFactoryFor({ baseURL: emulator.url, resolver: staticKeyResolver(secrets) }),
     logger: quiet,
     port: 0,
@@ -191,6 +210,7 @@ export async function startDeployment(adminUrl: string, options: DeploymentOptio
     gateway,
     workers,
     databaseUrl,
+    proxy,
     namespace,
     startWorker,
     async issueMemberKey(team) {
@@ -211,6 +231,8 @@ export async function startDeployment(adminUrl: string, options: DeploymentOptio
       );
       await connection.close().catch(() => undefined);
       await emulator.close();
+      if (gatewayLedger !== ledger) await gatewayLedger.close().catch(() => undefined);
+      await proxy?.close();
       await ledger.close();
       await target.cleanup().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,124 @@
+// Stop and restart the Temporal dev server under load. The scenario runs its own dev server (the
+// project's temporal binary, a SQLite file, its own port; not the suite's shared server): a worker
+// process and the gateway use it while requests flow; the server is stopped for 5 s and started again
+// on the same SQLite file and port. Workflows that were running continue from their histories;
+// requests either complete or fail with a clear error (503 while the gateway cannot reach Temporal);
+// the ledger equals the emulator's bill.
+//
+// MID-BATCH: when the `batchJob` workflow lands, "dev server restart mid-batch" is a second `it` here:
+// submit a batch through the gateway before `restartDuring`, wait for it to finish afterwards, and pass
+// its lines (custom ids) to the audit next to the single completions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { startDevServer, type RunningDevServer } from '../../client/services/temporal-dev-server';
+import { loadClient, type SentRequest } from '../support/fault-load';
+import { endScenario, firstSuccessAfter } from '../support/fault-scenario';
+import { postgresOrWarn, startDeployment, type Deployment } from '../support/multiprocess';
+
+const MODEL = 'llama-3.1-8b-instant';
+const DOWN_MS = 5_000;
+
+const CONFIG = `
+org:
+  name: Fault Temporal restart
+  monthlyCapUsd: '1000'
+  timezone: UTC
+groq:
+  limits:
+    ${MODEL}: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
+pricing:
+  models:
+    ${MODEL}: { input: '0.05', output: '0.08' }
+upstreamKeys:
+  - name: restart-test-gateway
+    secretEnv: GG_FAULT_RESTART_KEY
+teams:
+  restart:
+    allowedModels: [${MODEL}]
+    maxTokensPerRequest: 256
+    monthlyBudgetUsd: '100'
+    rpm: 100000
+    tpm: 100000000
+    concurrency: 1000
+    upstreamKey: restart-test-gateway
+gateway:
+  maxWaitMs: 180000
+`;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const postgres = await postgresOrWarn('FAULT SUITE: TEMPORAL RESTART');
+
+describe.skipIf(postgres.error !== null)('the Temporal dev server stops and restarts', () => {
+  let dataDir: string;
+  let port: number;
+  let uiPort: number;
+  let server: RunningDevServer;
+  let deployment: Deployment;
+
+  const start = () => startDevServer({ dataDir, port, uiPort, readyTimeoutMs: 120_000 });
+
+  /** stops the dev server while `load` runs, starts it again on the same file and port; the restart time */
+  async function restartDuring(): Promise<number> {
+    await server.stop();
+    await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
+    server = await start();
+    return Date.now();
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'gg-fault-temporal-'));
+    [port, uiPort] = [await freePort(), await freePort()];
+    server = await start();
+    deployment = await startDeployment(postgres.url, {
+      configYaml: CONFIG,
+      workers: 1,
+      latencyMs: 300,
+      temporalAddress: server.address,
+    });
+  }, 240_000);
+  afterAll(async () => {
+    await deployment?.close();
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('single completions: complete or fail clearly; the ledger equals the bill', async () => {
+    const client = loadClient({
+      gatewayUrl: deployment.gateway.url,
+      apiKey: await deployment.issueMemberKey('restart'),
+      model: MODEL,
+      timeoutMs: 120_000,
+    });
+    const since = Date.now();
+    const pending: Promise<SentRequest>[] = [];
+    let n = 0;
+    const sender = setInterval(() => pending.push(client.send(`restart-${n++}`)), 400);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const restartedAt = await restartDuring();
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    clearInterval(sender);
+    const sent = await Promise.all(pending);
+    const statuses = new Map<string, number>();
+    for (const s of sent) statuses.set(String(s.status), (statuses.get(String(s.status)) ?? 0) + 1);
+    await endScenario({
+      scenario: 'Temporal dev server restart (completions)',
+      sql: deployment.ledger.sql,
+      billedCalls: () => deployment.emulator.billedCalls(),
+      sent,
+      recoverMs: firstSuccessAfter(sent, restartedAt),
+      settleMs: 300,
+      expect: { since, expectedStatuses: [503] },
+      note: `answers by status: ${[...statuses].map(([status, count]) => `${status}: ${count}`).join(', ')}`,
+    });
+  });
+});
