@@ -4,6 +4,7 @@
  * crossed the threshold.
  */
 import { formatUsdCents, type Nanos } from '../domain/money';
+import { postToWebhooks, type WebhookOptions } from './webhooks';
 
 export interface BudgetAlert {
   scope: 'team' | 'org';
@@ -39,22 +40,14 @@ export function describeAlert(alert: BudgetAlert): string {
   return `${who} ${what} (${formatUsdCents(alert.used)} of ${formatUsdCents(alert.budget)}, ${alert.period}).`;
 }
 
-export function createAlertSink(options: {
-  webhooks: readonly string[];
-  log: Logger;
-  fetch?: typeof fetch;
-  attempts?: number;
-  timeoutMs?: number;
-}): AlertSink {
-  const send = options.fetch ?? fetch;
-  const attempts = options.attempts ?? 3;
+export function createAlertSink(options: WebhookOptions): AlertSink {
   return {
     async notify(alert) {
       const text = describeAlert(alert);
       options.log.warn(text, {
         alert: { ...alert, used: alert.used.toString(), budget: alert.budget.toString() },
       });
-      const body = JSON.stringify({
+      await postToWebhooks(options, 'alert', {
         text,
         alert: {
           ...alert,
@@ -64,29 +57,6 @@ export function createAlertSink(options: {
           budget: undefined,
         },
       });
-      await Promise.all(
-        options.webhooks.map(async (url) => {
-          for (let attempt = 1; attempt <= attempts; attempt++) {
-            try {
-              const response = await send(url, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body,
-                signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
-              });
-              if (response.ok) return;
-              options.log.warn('alert webhook answered with an error', {
-                url,
-                status: response.status,
-                attempt,
-              });
-            } catch (error) {
-              options.log.warn('alert webhook failed', { url, error: String(error), attempt });
-            }
-            await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
-          }
-        }),
-      );
     },
   };
 }
