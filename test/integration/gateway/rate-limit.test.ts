@@ -56,7 +56,8 @@ describe('rate limits at the gateway', () => {
     const third = await ask();
     expect(third).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
     expect(Number(third.retryAfter)).toBeGreaterThanOrEqual(1);
-    expect(Number(third.retryAfter)).toBeLessThanOrEqual(60);
+    // a per-minute admission counts 61 s (the 1 s guard band, docs/ledger.md), so room frees within 61 s
+    expect(Number(third.retryAfter)).toBeLessThanOrEqual(61);
     expect(stack.emulator.billedCalls().length).toBe(calls);
     const refusals = await stack.ledger.refusalCounts({ period: periodOf(new Date(), 'UTC'), team: 'alpha' });
     expect(refusals.find((row) => row.reason === 'rate_limit_exceeded')?.count).toBe(1n);
