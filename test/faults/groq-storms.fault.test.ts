@@ -5,45 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadClient, sendSpaced } from '../support/fault-load';
 import { endScenario, lastAnswerAfter } from '../support/fault-scenario';
 import { postgresOrWarn, startDeployment, type Deployment } from '../support/multiprocess';
+import { deploymentConfig } from '../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 
-const CONFIG = `
-org:
-  name: Fault storms
-  monthlyCapUsd: '1000'
-  timezone: UTC
-groq:
-  limits:
-    ${MODEL}: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
-pricing:
-  models:
-    ${MODEL}: { input: '0.05', output: '0.08' }
-upstreamKeys:
-  - name: storm-test-gateway
-    secretEnv: GG_FAULT_STORM_KEY
-  - name: doomed-test-gateway
-    secretEnv: GG_FAULT_DOOMED_KEY
-teams:
-  storm:
-    allowedModels: [${MODEL}]
-    maxTokensPerRequest: 256
-    monthlyBudgetUsd: '100'
-    rpm: 100000
-    tpm: 100000000
-    concurrency: 1000
-    upstreamKey: storm-test-gateway
-  doomed:
-    allowedModels: [${MODEL}]
-    maxTokensPerRequest: 256
-    monthlyBudgetUsd: '100'
-    rpm: 100000
-    tpm: 100000000
-    concurrency: 1000
-    upstreamKey: doomed-test-gateway
-gateway:
-  maxWaitMs: 180000
-`;
+const CONFIG = deploymentConfig({
+  org: 'Fault storms',
+  teams: [
+    { name: 'storm', keyName: 'storm-test-gateway', secretEnv: 'GG_FAULT_STORM_KEY' },
+    { name: 'doomed', keyName: 'doomed-test-gateway', secretEnv: 'GG_FAULT_DOOMED_KEY' },
+  ],
+});
 
 const postgres = await postgresOrWarn('FAULT SUITE: GROQ STORMS');
 

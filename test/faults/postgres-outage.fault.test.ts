@@ -6,36 +6,15 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { loadClient, type SentRequest } from '../support/fault-load';
 import { endScenario, firstSuccessAfter } from '../support/fault-scenario';
 import { postgresOrWarn, startDeployment, type Deployment } from '../support/multiprocess';
+import { deploymentConfig } from '../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 const OUTAGE_MS = 10_000;
 
-const CONFIG = `
-org:
-  name: Fault database outage
-  monthlyCapUsd: '1000'
-  timezone: UTC
-groq:
-  limits:
-    ${MODEL}: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
-pricing:
-  models:
-    ${MODEL}: { input: '0.05', output: '0.08' }
-upstreamKeys:
-  - name: outage-test-gateway
-    secretEnv: GG_FAULT_OUTAGE_KEY
-teams:
-  outage:
-    allowedModels: [${MODEL}]
-    maxTokensPerRequest: 256
-    monthlyBudgetUsd: '100'
-    rpm: 100000
-    tpm: 100000000
-    concurrency: 1000
-    upstreamKey: outage-test-gateway
-gateway:
-  maxWaitMs: 180000
-`;
+const CONFIG = deploymentConfig({
+  org: 'Fault database outage',
+  teams: [{ name: 'outage', keyName: 'outage-test-gateway', secretEnv: 'GG_FAULT_OUTAGE_KEY' }],
+});
 
 const postgres = await postgresOrWarn('FAULT SUITE: POSTGRESQL OUTAGE');
 

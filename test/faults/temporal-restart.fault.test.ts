@@ -17,36 +17,15 @@ import { startDevServer, type RunningDevServer } from '../../client/services/tem
 import { loadClient, type SentRequest } from '../support/fault-load';
 import { endScenario, firstSuccessAfter } from '../support/fault-scenario';
 import { postgresOrWarn, startDeployment, type Deployment } from '../support/multiprocess';
+import { deploymentConfig } from '../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 const DOWN_MS = 5_000;
 
-const CONFIG = `
-org:
-  name: Fault Temporal restart
-  monthlyCapUsd: '1000'
-  timezone: UTC
-groq:
-  limits:
-    ${MODEL}: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
-pricing:
-  models:
-    ${MODEL}: { input: '0.05', output: '0.08' }
-upstreamKeys:
-  - name: restart-test-gateway
-    secretEnv: GG_FAULT_RESTART_KEY
-teams:
-  restart:
-    allowedModels: [${MODEL}]
-    maxTokensPerRequest: 256
-    monthlyBudgetUsd: '100'
-    rpm: 100000
-    tpm: 100000000
-    concurrency: 1000
-    upstreamKey: restart-test-gateway
-gateway:
-  maxWaitMs: 180000
-`;
+const CONFIG = deploymentConfig({
+  org: 'Fault Temporal restart',
+  teams: [{ name: 'restart', keyName: 'restart-test-gateway', secretEnv: 'GG_FAULT_RESTART_KEY' }],
+});
 
 async function freePort(): Promise<number> {
   const server = createServer();

@@ -21,36 +21,15 @@ import {
   type Deployment,
   type WorkerProcess,
 } from '../support/multiprocess';
+import { deploymentConfig } from '../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 const REQUESTS = 8;
 
-const CONFIG = `
-org:
-  name: Fault worker kill
-  monthlyCapUsd: '1000'
-  timezone: UTC
-groq:
-  limits:
-    ${MODEL}: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
-pricing:
-  models:
-    ${MODEL}: { input: '0.05', output: '0.08' }
-upstreamKeys:
-  - name: kill-test-gateway
-    secretEnv: GG_FAULT_KILL_KEY
-teams:
-  kill:
-    allowedModels: [${MODEL}]
-    maxTokensPerRequest: 256
-    monthlyBudgetUsd: '100'
-    rpm: 100000
-    tpm: 100000000
-    concurrency: 1000
-    upstreamKey: kill-test-gateway
-gateway:
-  maxWaitMs: 180000
-`;
+const CONFIG = deploymentConfig({
+  org: 'Fault worker kill',
+  teams: [{ name: 'kill', keyName: 'kill-test-gateway', secretEnv: 'GG_FAULT_KILL_KEY' }],
+});
 
 const postgres = await postgresOrWarn('FAULT SUITE: WORKER SIGKILL');
 

@@ -11,37 +11,17 @@ import {
   startDeployment,
   type Deployment,
 } from '../../support/multiprocess';
+import { deploymentConfig } from '../../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 const RPM = 120;
 const REQUESTS = 200;
 
-const CONFIG = `
-org:
-  name: Multiprocess RPM
-  monthlyCapUsd: '1000'
-  timezone: UTC
-groq:
-  limits:
-    ${MODEL}: { rpm: ${RPM}, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
-pricing:
-  models:
-    ${MODEL}: { input: '0.05', output: '0.08' }
-upstreamKeys:
-  - name: load-test-gateway
-    secretEnv: GG_MP_RPM_KEY_LOAD
-teams:
-  load:
-    allowedModels: [${MODEL}]
-    maxTokensPerRequest: 256
-    monthlyBudgetUsd: '100'
-    rpm: 100000
-    tpm: 100000000
-    concurrency: 1000
-    upstreamKey: load-test-gateway
-gateway:
-  maxWaitMs: 180000
-`;
+const CONFIG = deploymentConfig({
+  org: 'Multiprocess RPM',
+  teams: [{ name: 'load', keyName: 'load-test-gateway', secretEnv: 'GG_MP_RPM_KEY_LOAD' }],
+  groqRpm: RPM,
+});
 
 const postgres = await postgresOrWarn('MULTIPROCESS RPM TEST');
 

@@ -6,36 +6,15 @@
 import Groq from 'groq-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresOrWarn, startDeployment, type Deployment } from '../../support/multiprocess';
+import { deploymentConfig } from '../../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 const REQUESTS = 20;
 
-const CONFIG = `
-org:
-  name: Multiprocess crash
-  monthlyCapUsd: '1000'
-  timezone: UTC
-groq:
-  limits:
-    ${MODEL}: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
-pricing:
-  models:
-    ${MODEL}: { input: '0.05', output: '0.08' }
-upstreamKeys:
-  - name: crash-test-gateway
-    secretEnv: GG_MP_CRASH_KEY
-teams:
-  crash:
-    allowedModels: [${MODEL}]
-    maxTokensPerRequest: 256
-    monthlyBudgetUsd: '100'
-    rpm: 100000
-    tpm: 100000000
-    concurrency: 1000
-    upstreamKey: crash-test-gateway
-gateway:
-  maxWaitMs: 180000
-`;
+const CONFIG = deploymentConfig({
+  org: 'Multiprocess crash',
+  teams: [{ name: 'crash', keyName: 'crash-test-gateway', secretEnv: 'GG_MP_CRASH_KEY' }],
+});
 
 const postgres = await postgresOrWarn('MULTIPROCESS WORKER-CRASH TEST');
 

@@ -11,33 +11,15 @@ import { encryptedFileSecretStore } from '../../../activities/secret-store';
 import { issueKey } from '../../../client/services/gateway-keys';
 import { addUpstreamKeyVersion } from '../../../client/services/upstream-key-versions';
 import { postgresOrWarn, startDeployment, type Deployment } from '../../support/multiprocess';
+import { deploymentConfig } from '../../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 const KEY = 'load-test-gateway';
-const CONFIG = `
-org:
-  name: Multiprocess rotation
-  monthlyCapUsd: '1000'
-  timezone: UTC
-groq:
-  limits:
-    ${MODEL}: { rpm: 100000, rpd: 10000000, tpm: 100000000, tpd: 1000000000 }
-pricing:
-  models:
-    ${MODEL}: { input: '0.05', output: '0.08' }
-upstreamKeys:
-  - name: ${KEY}
-    secretEnv: GG_MP_ROTATION_KEY
-teams:
-  load:
-    allowedModels: [${MODEL}]
-    maxTokensPerRequest: 256
-    monthlyBudgetUsd: '100'
-    rpm: 100000
-    tpm: 100000000
-    concurrency: 1000
-    upstreamKey: ${KEY}
-`;
+const CONFIG = deploymentConfig({
+  org: 'Multiprocess rotation',
+  teams: [{ name: 'load', keyName: KEY, secretEnv: 'GG_MP_ROTATION_KEY' }],
+  maxWaitMs: null,
+});
 
 const postgres = await postgresOrWarn('MULTIPROCESS ROTATION TEST');
 
