@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startDevServer, type RunningDevServer } from '../../client/services/temporal-dev-server';
 import { loadClient, type SentRequest } from '../support/fault-load';
-import { endScenario, firstSuccessAfter } from '../support/fault-scenario';
+import { endScenario, firstSuccessAfter, statusSummary } from '../support/fault-scenario';
 import { postgresOrWarn, startDeployment, type Deployment } from '../support/multiprocess';
 import { deploymentConfig } from '../support/deployment-config';
 
@@ -87,8 +87,6 @@ describe.skipIf(postgres.error !== null)('the Temporal dev server stops and rest
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     clearInterval(sender);
     const sent = await Promise.all(pending);
-    const statuses = new Map<string, number>();
-    for (const s of sent) statuses.set(String(s.status), (statuses.get(String(s.status)) ?? 0) + 1);
     await endScenario({
       scenario: 'Temporal dev server restart (completions)',
       sql: deployment.ledger.sql,
@@ -97,7 +95,7 @@ describe.skipIf(postgres.error !== null)('the Temporal dev server stops and rest
       recoverMs: firstSuccessAfter(sent, restartedAt),
       settleMs: 300,
       expect: { since, expectedStatuses: [503] },
-      note: `answers by status: ${[...statuses].map(([status, count]) => `${status}: ${count}`).join(', ')}`,
+      note: `answers by status: ${statusSummary(sent)}`,
     });
   });
 });

@@ -70,3 +70,13 @@ export function recordFaultRow(row: FaultRow): void {
   writeFileSync(join(dir, `${name}.json`), JSON.stringify(row, null, 2));
   console.log(`fault scenario ${row.scenario}: ${JSON.stringify(row)}`);
 }
+
+/** How the requests were answered, e.g. `200: 25, 503: 19` (no answer counts as `none`). */
+export function statusSummary(sent: readonly SentRequest[]): string {
+  const counts = new Map<string, number>();
+  for (const request of sent) {
+    const status = request.status === null ? 'none' : String(request.status);
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
+  return [...counts].map(([status, count]) => `${status}: ${count}`).join(', ');
+}
