@@ -37,6 +37,17 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   });
 }
 
+/**
+ * A time-skipping test server of the caller's own (its clock starts at now, nothing else runs on it):
+ * for files whose tests skip days each, so no test inherits the time and leftovers of the ones before.
+ */
+export async function ownTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  installRuntime('ERROR');
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: inject('temporalBinaries').testServer } },
+  });
+}
+
 /** A task queue of its own for each test, so parallel files never take each other's tasks. */
 export function uniqueTaskQueue(prefix: string): string {
   return `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;

@@ -1,7 +1,7 @@
 // keyRotation on the time-skipping server: the 24-hour monitor runs in seconds, against a real ledger
 // (PGlite), a real encrypted secret store and the emulator (validation calls it with the new secret).
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   RotationError,
   actOnRotation,
@@ -11,20 +11,17 @@ import {
 } from '../../client/services/rotation';
 import type { RotationPhase } from '../../workflows/key-rotation-messages';
 import { KEY, NEW_KEY_AT_EMULATOR, startRotationStack, type RotationStack } from '../support/rotation-stack';
-import { timeSkippingEnv, uniqueTaskQueue } from '../support/temporal';
+import { ownTimeSkippingEnv, uniqueTaskQueue } from '../support/temporal';
 
 const HOUR = 3_600_000;
 
 describe('keyRotation on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
   let stack: RotationStack;
-  beforeAll(async () => {
-    env = await timeSkippingEnv();
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  // each test skips a day or more: a server of its own per test, so none inherits the skipped time or the
+  // leftovers of the tests before it (on the shared server, the later tests' updates hung)
   beforeEach(async () => {
+    env = await ownTimeSkippingEnv();
     stack = await startRotationStack();
   });
   afterEach(async () => {
@@ -33,6 +30,7 @@ describe('keyRotation on the time-skipping server', () => {
       .terminate('test over')
       .catch(() => undefined);
     await stack?.close();
+    await env?.teardown();
   });
 
   async function start(taskQueue: string, extra: Record<string, unknown> = {}) {
