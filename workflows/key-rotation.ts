@@ -14,11 +14,14 @@
  *              Groq console, and, when configured, the workflow waits for `confirm-deleted`
  *
  * `abort` rolls back at any point before retiring; `skip-monitor` (with a reason) ends the window early.
+ * The admin updates only record the request and answer at once; the main flow audits them when it acts
+ * on them (an update handler that awaited its own activity hung the time-skipping test server).
  * Only key names and version numbers pass through here; activities resolve secrets.
  */
 import {
   allHandlersFinished,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -89,13 +92,23 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
   });
   const step = (action: string, actor: string, detail?: Record<string, unknown>) =>
     act.recordRotationStep({ keyName, action, actor, detail: { phase: status.phase, ...detail } });
+  // histories from before this marker audited admin updates inside their handlers
+  const auditInMainFlow = patched('rotation-admin-updates-audited-by-main-flow');
+  const handlerStep = async (action: string, actor: string, detail?: Record<string, unknown>) => {
+    if (!auditInMainFlow) await step(action, actor, detail);
+  };
+  const mainFlowStep = async (action: string, actor: string, detail?: Record<string, unknown>) => {
+    if (auditInMainFlow) await step(action, actor, detail);
+  };
+  const abortRequested = (action: AdminAction) =>
+    mainFlowStep('abort-requested', action.actor, { reason: action.reason ?? null });
 
   setHandler(rotationStatusQuery, snapshot);
   setHandler(
     approveUpdate,
     async (action) => {
       approvedBy = action;
-      await step('approved', action.actor);
+      await handlerStep('approved', action.actor);
       return snapshot();
     },
     {
@@ -109,7 +122,7 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
     abortUpdate,
     async (action) => {
       abortedBy ??= action;
-      await step('abort-requested', action.actor, { reason: action.reason ?? null });
+      await handlerStep('abort-requested', action.actor, { reason: action.reason ?? null });
       return snapshot();
     },
     {
@@ -122,7 +135,7 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
     skipMonitorUpdate,
     async (action) => {
       skippedBy ??= action;
-      await step('skip-monitor-requested', action.actor, { reason: action.reason });
+      await handlerStep('skip-monitor-requested', action.actor, { reason: action.reason });
       return snapshot();
     },
     {
@@ -220,7 +233,11 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
     await condition(() => approvedBy !== undefined || aborted() !== undefined);
   }
   const abort = aborted();
-  if (abort) return finish('aborted', abort.reason ?? `aborted by ${abort.actor}`);
+  if (abort) {
+    await abortRequested(abort);
+    return finish('aborted', abort.reason ?? `aborted by ${abort.actor}`);
+  }
+  if (approvedBy) await mainFlowStep('approved', approvedBy.actor);
 
   baseline = (await act.keyTraffic({ keyName })).traffic;
 
@@ -240,6 +257,7 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
       const { traffic, suspect } = await refreshTraffic();
       const problem = newVersionProblem(traffic, suspect, baseline);
       if (aborted() || problem) {
+        if (!problem) await abortRequested(aborted()!);
         const reason = problem ?? aborted()?.reason ?? `aborted by ${aborted()!.actor}`;
         await rollBack(aborted()?.actor ?? 'system:key-rotation', reason);
         return finish(problem ? 'rolled-back' : 'aborted', reason);
@@ -296,6 +314,7 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
   }
   const abortInMonitor = aborted();
   if (abortInMonitor) {
+    await abortRequested(abortInMonitor);
     const reason = abortInMonitor.reason ?? `aborted by ${abortInMonitor.actor}`;
     await rollBack(abortInMonitor.actor, reason);
     return finish('aborted', reason);
@@ -303,7 +322,10 @@ export async function keyRotation(input: KeyRotationInput): Promise<KeyRotationR
   monitorEndedAt = Date.now();
   status.timeLeftMs = null;
   const skip = skipped();
+  // from here on, abort and skip-monitor are refused
+  if (auditInMainFlow) status.phase = 'retiring';
   if (skip) {
+    await mainFlowStep('skip-monitor-requested', skip.actor, { reason: skip.reason });
     await step('monitor-skipped', skip.actor, { reason: skip.reason });
   }
 

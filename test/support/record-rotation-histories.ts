@@ -1,15 +1,16 @@
 /**
  * Records the keyRotation histories the replay test guards (test/fixtures/histories/keyRotation-*.json),
  * on a fresh dev server, a ledger in memory, the emulator and a temporary secret store. Run it when the
- * rotation workflow changes on purpose:
- *   npx tsx test/support/record-rotation-histories.ts
+ * rotation workflow changes on purpose (name scenarios to record only those, keeping the others as
+ * histories of the earlier code):
+ *   npx tsx test/support/record-rotation-histories.ts [keyRotation-aborted ...]
  * The histories carry key names and version numbers only: the script checks that no secret is in them.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createGroqClientFactory } from '../../activities/groq-client';
@@ -21,11 +22,29 @@ import { ensureTemporal } from '../../scripts/install-temporal.mjs';
 import { activityDeps } from '../../workers/dependencies';
 import { installRuntime } from '../../workers/runtime';
 import { workflowsPath } from '../../workers/worker';
-import type { KeyRotationInput } from '../../workflows/key-rotation-messages';
+import {
+  abortUpdate,
+  approveUpdate,
+  rotationStatusQuery,
+  skipMonitorUpdate,
+  type KeyRotationInput,
+  type RotationPhase,
+} from '../../workflows/key-rotation-messages';
 import { KEY, NEW_KEY_AT_EMULATOR, rotationParts } from './rotation-parts';
 import { testConfig } from './test-config';
 
-const scenarios: { name: string; input: KeyRotationInput; before?: (revoke: () => void) => void }[] = [
+async function untilPhase(handle: WorkflowHandle, phase: RotationPhase): Promise<void> {
+  while ((await handle.query(rotationStatusQuery)).phase !== phase) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const scenarios: {
+  name: string;
+  input: KeyRotationInput;
+  before?: (revoke: () => void) => void;
+  during?: (handle: WorkflowHandle) => Promise<void>;
+}[] = [
   {
     name: 'keyRotation-completed',
     input: { keyName: KEY, actor: 'recorder', monitorWindowMs: 2000, checkIntervalMs: 500 },
@@ -35,7 +54,34 @@ const scenarios: { name: string; input: KeyRotationInput; before?: (revoke: () =
     input: { keyName: KEY, actor: 'recorder', monitorWindowMs: 2000, checkIntervalMs: 500 },
     before: (revoke) => revoke(),
   },
+  {
+    name: 'keyRotation-aborted',
+    input: { keyName: KEY, actor: 'recorder', monitorWindowMs: 60_000, checkIntervalMs: 500 },
+    during: async (handle) => {
+      await untilPhase(handle, 'monitoring');
+      await handle.executeUpdate(abortUpdate, { args: [{ actor: 'recorder', reason: 'recorded abort' }] });
+    },
+  },
+  {
+    name: 'keyRotation-approved-skipped',
+    input: {
+      keyName: KEY,
+      actor: 'recorder',
+      monitorWindowMs: 60_000,
+      checkIntervalMs: 500,
+      requireApproval: true,
+    },
+    during: async (handle) => {
+      await untilPhase(handle, 'awaiting-approval');
+      await handle.executeUpdate(approveUpdate, { args: [{ actor: 'recorder' }] });
+      await untilPhase(handle, 'monitoring');
+      await handle.executeUpdate(skipMonitorUpdate, {
+        args: [{ actor: 'recorder', reason: 'recorded skip' }],
+      });
+    },
+  },
 ];
+const only = process.argv.slice(2);
 
 const outDir = new URL('../fixtures/histories/', import.meta.url);
 installRuntime('ERROR');
@@ -45,7 +91,7 @@ try {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  for (const scenario of scenarios) {
+  for (const scenario of scenarios.filter((s) => only.length === 0 || only.includes(s.name))) {
     const config = testConfig();
     const ledger = await openLedger({ inMemory: true });
     const emulator = await startEmulator({
@@ -67,7 +113,10 @@ try {
       workflowId: `record-${scenario.name}`,
       args: [scenario.input],
     });
-    await worker.runUntil(handle.result());
+    await worker.runUntil(async () => {
+      await scenario.during?.(handle);
+      return handle.result();
+    });
     const shown = spawnSync(
       ensureTemporal({ quiet: true }).temporal,
       [
