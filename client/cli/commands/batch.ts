@@ -6,6 +6,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import Groq, { toFile } from 'groq-sdk';
+import { batchWorkflowId } from '../../../workflows/batch-job-messages';
+import { resolveTemporalTarget } from '../../services/temporal-config';
+import { temporalUiLinks } from '../../services/temporal-ui';
 import { parseFlags, type Options } from '../args';
 import type { CliIO } from '../io';
 
@@ -69,8 +72,14 @@ export function progressBar(batch: Batch, width = 30): string {
   );
 }
 
+/** the batch's workflow in Temporal's Web UI, for the Temporal cluster this environment names */
+function uiLinkOf(batchId: string): string | null {
+  return temporalUiLinks(resolveTemporalTarget()).workflow(batchWorkflowId(batchId));
+}
+
 function describeBatch(batch: Batch): string {
   const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
+  const link = uiLinkOf(batch.id);
   const lines = [
     `id:          ${batch.id}`,
     `status:      ${batch.status}`,
@@ -78,6 +87,7 @@ function describeBatch(batch: Batch): string {
     `spend:       ${spendOf(batch)}`,
     `output file: ${batch.output_file_id ?? '-'}`,
     `error file:  ${batch.error_file_id ?? '-'}`,
+    ...(link ? [`temporal ui: ${link}`] : []),
   ];
   for (const error of batch.errors?.data ?? []) {
     lines.push(
@@ -142,6 +152,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         },
       });
       io.stdout(batch.id);
+      // stdout carries only the id (for scripts); the link goes with the progress to stderr
+      const link = uiLinkOf(batch.id);
+      if (link) io.stderr(`Temporal Web UI: ${link}`);
       if (flags.detach === true) return 0;
       const interval = Number(text('interval') ?? 1000);
       let current = batch;

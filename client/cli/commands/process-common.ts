@@ -12,6 +12,7 @@ import { encryptedFileSecretStore } from '../../../activities/secret-store';
 import { loadDataConverter, type DataConverter } from '../../services/components';
 import { keyRotationServices } from '../../services/key-rotation';
 import { resolveDataDir } from '../../services/paths';
+import { temporalUiLinks } from '../../services/temporal-ui';
 import { resolveTemporalTarget, type TemporalTarget } from '../../services/temporal-config';
 import { connectUpstream, type Upstream } from '../../services/upstream';
 import type { CliIO } from '../io';
@@ -68,6 +69,8 @@ export async function prepareProcess(
   const ledger = await openLedger({ dataDir });
   io.stdout(`Ledger: ${describeLedgerTarget(ledgerTarget)}, schema version ${ledger.migrations.current}`);
   io.stdout(`Temporal: ${target.address} (namespace ${target.namespace})`);
+  const workflowsLink = temporalUiLinks(target).workflows();
+  if (workflowsLink) io.stdout(`Temporal Web UI: ${workflowsLink}`);
   io.stdout(`Groq: ${upstream.baseURL}`);
   const dataConverter = await loadDataConverter(dataDir, (line) => io.stdout(line));
   const logger = createLogger();

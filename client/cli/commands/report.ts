@@ -24,6 +24,7 @@ import {
   REPORT_WORKFLOW_ID_PREFIX,
 } from '../../services/report-schedule';
 import { resolveTemporalTarget } from '../../services/temporal-config';
+import { temporalUiLinks, uiLine, type UiLinks } from '../../services/temporal-ui';
 import { parseFlags } from '../args';
 import type { CliIO } from '../io';
 
@@ -56,6 +57,7 @@ interface Context {
   config: GovernorConfig;
   taskQueue: string;
   client: Client;
+  links: UiLinks;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ async function connect(
     config,
     taskQueue: flags['task-queue'] ?? TASK_QUEUES.main,
     client: clientOn(connection, target, dataConverter),
+    links: temporalUiLinks(target),
     close: () => connection.close(),
   };
 }
@@ -96,9 +99,11 @@ function checkWeek(value: string | undefined, name: string, io: CliIO): string |
 }
 
 async function runWeek(context: Context, week: string, io: CliIO): Promise<boolean> {
+  const workflowId = `${REPORT_WORKFLOW_ID_PREFIX}-${week}`;
+  for (const line of uiLine(context.links.workflow(workflowId))) io.stdout(line);
   const result: WeeklyReportResult = await context.client.workflow.execute('weeklyReport', {
     taskQueue: context.taskQueue,
-    workflowId: `${REPORT_WORKFLOW_ID_PREFIX}-${week}`,
+    workflowId,
     // a run of this week already in progress is joined, not duplicated
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     args: [{ week, timeZone: context.config.org.timezone }],
@@ -156,6 +161,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     const scheduleId = flags['schedule-id'] ?? REPORT_SCHEDULE_ID;
     const handle = context.client.schedule.getHandle(scheduleId);
+    for (const line of uiLine(context.links.schedule(scheduleId))) io.stdout(line);
     switch (sub) {
       case undefined:
       case 'show':

@@ -5,7 +5,11 @@
  * operator; the audit log names it `cli:<os user>`. Nothing printed here contains a secret.
  */
 import { parseDurationMs } from '../../../domain/config/duration';
-import type { KeyRotationInput, RotationStatus } from '../../../workflows/key-rotation-messages';
+import {
+  rotationWorkflowId,
+  type KeyRotationInput,
+  type RotationStatus,
+} from '../../../workflows/key-rotation-messages';
 import { loadDataConverter } from '../../services/components';
 import { resolveDataDir } from '../../services/paths';
 import {
@@ -16,6 +20,7 @@ import {
   type RotationAction,
 } from '../../services/rotation';
 import { connectClient, resolveTemporalTarget } from '../../services/temporal-config';
+import { temporalUiLinks, uiLine } from '../../services/temporal-ui';
 import { parseFlags } from '../args';
 import type { CliIO } from '../io';
 import { operatorName } from './keys';
@@ -125,13 +130,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   const dataDir = resolveDataDir(flags['data-dir']);
   const dataConverter = await loadDataConverter(dataDir, () => undefined);
-  const client = await connectClient(resolveTemporalTarget(), dataConverter);
+  const target = resolveTemporalTarget();
+  const client = await connectClient(target, dataConverter);
+  const link = uiLine(temporalUiLinks(target).workflow(rotationWorkflowId(keyName)));
   try {
     switch (command as Command) {
       case 'start': {
         const taskQueue = flags['task-queue'];
         const handle = await startRotation(client, input!, taskQueue ? { taskQueue } : {});
         io.stdout(`Started the rotation of ${keyName} (workflow ${handle.workflowId}).`);
+        for (const line of link) io.stdout(line);
         if (flags['no-wait']) return 0;
         io.stdout('Waiting for validation and promotion (Ctrl-C stops waiting; the rotation goes on)...');
         for (;;) {
@@ -145,6 +153,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       }
       case 'status':
         io.stdout(formatStatus(await rotationStatus(client, keyName)));
+        for (const line of link) io.stdout(line);
         return 0;
       default: {
         const status = await actOnRotation(client, keyName, command as RotationAction, {
@@ -152,6 +161,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
         });
         io.stdout(`${command}: accepted.\n${formatStatus(status)}`);
+        for (const line of link) io.stdout(line);
         return 0;
       }
     }

@@ -212,6 +212,10 @@ describe('batches through the gateway with groq-sdk', () => {
       out.length = 0;
       expect(await batchCli(['status', id, ...common], io)).toBe(0);
       expect(out[0]).toContain('status:      completed');
+      expect(out[0]).toMatch(
+        new RegExp(`^temporal ui: http://\\S+/namespaces/\\S+/workflows/batch-${id}$`, 'm'),
+      );
+      expect(err).toContain(`Temporal Web UI: ${/^temporal ui: (.*)$/m.exec(out[0]!)![1]}`);
 
       out.length = 0;
       const results = join(dir, 'out.jsonl');

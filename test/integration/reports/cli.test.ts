@@ -91,6 +91,9 @@ describe('groq-governor report', () => {
     expect(code).toBe(0);
     expect(out).toContain('Week 2026-W47');
     expect(out).toMatch(
+      /^Temporal Web UI: http:\/\/[^ ]+\/namespaces\/default\/workflows\/weekly-report-2026-W47$/m,
+    );
+    expect(out).toMatch(
       /alpha\s+\$0\.001120016\s+5\s+2,811\/802\s+89\.28%\s+llama-3\.3-70b-versatile\s+7\s+34\.20%\s+\+273\.32%/,
     );
     expect(out).toMatch(/gamma\s+\$0\.00\s+0\s/);
@@ -118,6 +121,7 @@ describe('groq-governor report', () => {
     const shown = await cli('schedule', 'show');
     expect(shown.code).toBe(0);
     expect(shown.out).toContain(`schedule ${scheduleId}: active`);
+    expect(shown.out).toContain(`/namespaces/default/schedules/${scheduleId}`);
     expect(shown.out).toContain('MONDAY 09:00 in Europe/Berlin');
     await cli('schedule', 'pause');
     expect((await cli('schedule', 'show')).out).toContain(

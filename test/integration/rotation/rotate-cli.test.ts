@@ -64,6 +64,10 @@ describe('rotate CLI', () => {
       expect(started.code).toBe(0);
       expect(started.text).toContain(`Rotation of ${KEY}: monitoring`);
       expect(started.text).toContain('versions:  1 -> 2');
+      const [host, port] = inject('temporalDevAddress').split(':');
+      expect(started.text).toContain(
+        `Temporal Web UI: http://${host}:${Number(port) + 1000}/namespaces/default/workflows/key-rotation%3A${KEY}`,
+      );
       const again = await cli('start', KEY, '--task-queue', taskQueue);
       expect(again.code).toBe(1);
       expect(again.text).toMatch(/already running/);
