@@ -189,7 +189,7 @@ describe('config fuzzing', () => {
         expect(result.ok).toBe(false);
         expectWellFormed(result);
       }),
-      { numRuns: 300 },
+      { numRuns: 1_000 },
     );
   });
 
@@ -201,7 +201,7 @@ describe('config fuzzing', () => {
           expectWellFormed(parseConfig(text));
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1_500 },
     );
   });
 
@@ -243,7 +243,7 @@ describe('config fuzzing', () => {
       fc.property(fc.array(token, { maxLength: 60 }), (tokens) => {
         expectWellFormed(parseConfig(tokens.join('')));
       }),
-      { numRuns: 600 },
+      { numRuns: 1_000 },
     );
   });
 
