@@ -95,6 +95,8 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during each step of a
     await session.connect();
     let waiting = 0;
     const lockWaiters = async (): Promise<number> => {
+      // inside a transaction pg_stat_activity is a snapshot taken at its first read: drop it each time
+      await session.query('SELECT pg_stat_clear_snapshot()');
       const { rows } = await session.query(
         `SELECT COUNT(*) AS n FROM pg_stat_activity
           WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
