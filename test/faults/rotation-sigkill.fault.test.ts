@@ -13,15 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { encryptedFileSecretStore } from '../../activities/secret-store';
-import { issueKey } from '../../client/services/gateway-keys';
-import { addUpstreamKeyVersion } from '../../client/services/upstream-key-versions';
 import { listKeyVersions } from '../../ledger/key-versions';
 import { rotationWorkflowId } from '../../workflows/key-rotation-messages';
 import { loadClient, type SentRequest } from '../support/fault-load';
 import { endScenario, firstSuccessAfter, statusSummary } from '../support/fault-scenario';
 import { aliveWorkers, claimedCalls, historyEvents, killWorker, until } from '../support/fault-workers';
 import { postgresOrWarn, startDeployment, type Deployment } from '../support/multiprocess';
+import { adminApi, twoKeyVersions } from '../support/rotation-deployment';
 import { deploymentConfig } from '../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
@@ -49,12 +47,7 @@ describe.skipIf(postgres.error !== null)("SIGKILL the worker during a key rotati
       workerDataDir: dataDir,
       latencyMs: LATENCY_MS,
     });
-    // the old secret (also in the workers' environment) as version 1, a new one as version 2
-    const { ledger, emulator } = deployment;
-    const store = await encryptedFileSecretStore({ dataDir, env: {} });
-    const newSecret = emulator.addKey(`${KEY}-next`).secret;
-    for (const secret of [emulator.addedKeys[KEY]!, newSecret])
-      await addUpstreamKeyVersion({ ledger, store, keyName: KEY, secret, actor: 'test' });
+    await twoKeyVersions(deployment, dataDir, KEY);
     await deployment.startWorker();
     connection = await Connection.connect({ address: inject('temporalDevAddress') });
   }, 180_000);
@@ -65,16 +58,8 @@ describe.skipIf(postgres.error !== null)("SIGKILL the worker during a key rotati
   }, 60_000);
 
   it('the rotation completes, the old version is revoked; nothing lost, the ledger equals the bill', async () => {
-    const { emulator, ledger, gateway, config } = deployment;
-    const admin = (await issueKey(ledger, 'operator', { team: null, role: 'org-admin' }, config)).key;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${gateway.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const { emulator, ledger, gateway } = deployment;
+    const call = await adminApi(deployment);
     /** the rotation's status, or null while no worker answers its query */
     const status = async () => {
       const answer = await call('GET', `/admin/rotations/${KEY}`);
@@ -111,6 +96,7 @@ describe.skipIf(postgres.error !== null)("SIGKILL the worker during a key rotati
       await killWorker(victim);
       const killedAt = Date.now();
       await deployment.startWorker();
+      const pollingAfterMs = Date.now() - killedAt;
       let end: Record<string, unknown> | null = null;
       await until(
         'the rotation to end',
@@ -144,6 +130,7 @@ describe.skipIf(postgres.error !== null)("SIGKILL the worker during a key rotati
         expect: { since },
         note:
           `answers by status: ${statusSummary(sent)}; ${inFlight} call(s) in flight at the kill; ` +
+          `new worker polling ${(pollingAfterMs / 1000).toFixed(1)} s after the kill, ` +
           `rotation completed ${(endedAfterMs / 1000).toFixed(1)} s after the kill, ` +
           `window extensions: ${String(end!.windowExtensions)}; ` +
           `rotation workflow tasks timed out on the dead worker: ${timedOut}`,
