@@ -4,23 +4,25 @@
 // on the same SQLite file and port. Workflows that were running continue from their histories;
 // requests either complete or fail with a clear error (503 while the gateway cannot reach Temporal);
 // the ledger equals the emulator's bill.
-//
-// MID-BATCH: when the `batchJob` workflow lands, "dev server restart mid-batch" is a second `it` here:
-// submit a batch through the gateway before `restartDuring`, wait for it to finish afterwards, and pass
-// its lines (custom ids) to the audit next to the single completions.
+// Mid-batch: a realtime batch submitted through the gateway with groq-sdk, the server stopped once the
+// batch has made progress; the batch still ends `completed` with every custom_id exactly once, each line
+// booked once (audited like a request, `batch:<id>:<custom_id>`).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type RunningDevServer } from '../../client/services/temporal-dev-server';
+import { batchAnswers, itemsDone, submitBatch } from '../support/fault-batch';
 import { loadClient, type SentRequest } from '../support/fault-load';
-import { endScenario, firstSuccessAfter, statusSummary } from '../support/fault-scenario';
+import { endScenario, firstSuccessAfter, lastAnswerAfter, statusSummary } from '../support/fault-scenario';
+import { until } from '../support/fault-workers';
 import { postgresOrWarn, startDeployment, type Deployment } from '../support/multiprocess';
 import { deploymentConfig } from '../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 const DOWN_MS = 5_000;
+const BATCH_LINES = 300;
 
 const CONFIG = deploymentConfig({
   org: 'Fault Temporal restart',
@@ -96,6 +98,35 @@ describe.skipIf(postgres.error !== null)('the Temporal dev server stops and rest
       settleMs: 300,
       expect: { since, expectedStatuses: [503] },
       note: `answers by status: ${statusSummary(sent)}`,
+    });
+  });
+
+  it('mid-batch: the batch completes, each custom_id once; the ledger equals the bill', async () => {
+    const sql = deployment.ledger.sql;
+    const since = Date.now();
+    const batch = await submitBatch(
+      deployment.gateway.url,
+      await deployment.issueMemberKey('restart'),
+      'restart-batch',
+      BATCH_LINES,
+    );
+    await until('the batch under way', async () => (await itemsDone(sql, batch.id)) >= 30, 120_000);
+    const doneAtStop = await itemsDone(sql, batch.id);
+    const restartedAt = await restartDuring();
+    const doneAtRestart = await itemsDone(sql, batch.id);
+    const { done, sent, duplicates } = await batchAnswers(batch, 240_000);
+    expect(done.status).toBe('completed');
+    expect(done.request_counts).toEqual({ total: BATCH_LINES, completed: BATCH_LINES, failed: 0 });
+    expect(duplicates).toEqual([]);
+    await endScenario({
+      scenario: 'Temporal dev server restart (batch)',
+      sql,
+      billedCalls: () => deployment.emulator.billedCalls(),
+      sent,
+      recoverMs: lastAnswerAfter(sent, restartedAt),
+      settleMs: 300,
+      expect: { since },
+      note: `${BATCH_LINES}-line realtime batch; lines done at the stop: ${doneAtStop}, at the restart: ${doneAtRestart}`,
     });
   });
 });

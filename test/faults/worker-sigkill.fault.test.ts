@@ -15,12 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { loadClient, type SentRequest } from '../support/fault-load';
 import { endScenario, lastAnswerAfter } from '../support/fault-scenario';
-import {
-  postgresOrWarn,
-  startDeployment,
-  type Deployment,
-  type WorkerProcess,
-} from '../support/multiprocess';
+import { aliveWorkers, claimedCalls, historyEvents, killWorker, until } from '../support/fault-workers';
+import { postgresOrWarn, startDeployment, type Deployment } from '../support/multiprocess';
 import { deploymentConfig } from '../support/deployment-config';
 
 const MODEL = 'llama-3.1-8b-instant';
@@ -32,14 +28,6 @@ const CONFIG = deploymentConfig({
 });
 
 const postgres = await postgresOrWarn('FAULT SUITE: WORKER SIGKILL');
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe.skipIf(postgres.error !== null)('SIGKILL a worker during each step of a governed completion', () => {
   let deployment: Deployment;
@@ -60,26 +48,12 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during each step of a
     await deployment?.close();
   }, 60_000);
 
-  function alive(): WorkerProcess[] {
-    return deployment.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
-  }
-
-  async function kill(worker: WorkerProcess): Promise<void> {
-    const exited = new Promise((resolve) => worker.child.once('exit', resolve));
-    worker.child.kill('SIGKILL');
-    await exited;
-  }
-
   /** how many of these requests' workflows had a workflow task time out (a worker died holding it) */
   async function interrupted(sent: SentRequest[]): Promise<number> {
     let count = 0;
     for (const request of sent) {
       if (!request.requestId) continue;
-      const history = await connection.workflowService.getWorkflowExecutionHistory({
-        namespace: deployment.namespace,
-        execution: { workflowId: `completion-${request.requestId}` },
-      });
-      const events = history.history?.events ?? [];
+      const events = await historyEvents(connection, deployment.namespace, `completion-${request.requestId}`);
       if (
         events.some((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
       )
@@ -95,6 +69,8 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during each step of a
     await session.connect();
     let waiting = 0;
     const lockWaiters = async (): Promise<number> => {
+      // inside a transaction pg_stat_activity is a snapshot taken at its first read: drop it each time
+      await session.query('SELECT pg_stat_clear_snapshot()');
       const { rows } = await session.query(
         `SELECT COUNT(*) AS n FROM pg_stat_activity
           WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
@@ -112,8 +88,8 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during each step of a
       // more requests reach the step; a backend waits on the table or on a transaction that waits on it
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       waiting = await lockWaiters();
-      const victim = alive()[0]!;
-      await kill(victim);
+      const victim = aliveWorkers(deployment)[0]!;
+      await killWorker(victim);
       const killedAt = Date.now();
       await session.query('COMMIT');
       const restarted = deployment.startWorker();
@@ -169,18 +145,14 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during each step of a
     deployment.emulator.setLatency({ latencyMs: 2_500 });
     try {
       const pending = Array.from({ length: REQUESTS }, (_, n) => client.send(`kill-call-${n}`));
-      const victim = alive()[0]!;
+      const victim = aliveWorkers(deployment)[0]!;
       let claimed = 0;
       await until('calls claimed by the victim', async () => {
-        const { rows } = await deployment.ledger.sql.query(
-          `SELECT COUNT(*) AS n FROM budget_reservations WHERE call_claimed_by LIKE $1 AND state = 'held'`,
-          [`worker@%:${victim.child.pid}`],
-        );
-        claimed = Number(rows[0]?.n);
+        claimed = await claimedCalls(deployment.ledger.sql, victim);
         return claimed > 0;
       });
       await new Promise((resolve) => setTimeout(resolve, 500));
-      await kill(victim);
+      await killWorker(victim);
       const killedAt = Date.now();
       const restarted = deployment.startWorker();
       const sent = await Promise.all(pending);

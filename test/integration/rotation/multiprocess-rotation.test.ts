@@ -7,11 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptedFileSecretStore } from '../../../activities/secret-store';
-import { issueKey } from '../../../client/services/gateway-keys';
-import { addUpstreamKeyVersion } from '../../../client/services/upstream-key-versions';
 import { postgresOrWarn, startDeployment, type Deployment } from '../../support/multiprocess';
 import { deploymentConfig } from '../../support/deployment-config';
+import { adminApi, twoKeyVersions } from '../../support/rotation-deployment';
 
 const MODEL = 'llama-3.1-8b-instant';
 const KEY = 'load-test-gateway';
@@ -48,13 +46,9 @@ describe.skipIf(postgres.error !== null)('rotation across two worker processes',
   }, 60_000);
 
   it('every worker process follows the rotation within seconds; zero failed requests', async () => {
-    const { emulator, ledger, gateway, config } = deployment;
+    const { emulator, ledger, gateway } = deployment;
     // the old secret (the one the workers also have in their environment) and a new one, in the store
-    const store = await encryptedFileSecretStore({ dataDir, env: {} });
-    const oldSecret = emulator.addedKeys[KEY]!;
-    const newSecret = emulator.addKey(`${KEY}-next`).secret;
-    await addUpstreamKeyVersion({ ledger, store, keyName: KEY, secret: oldSecret, actor: 'test' });
-    await addUpstreamKeyVersion({ ledger, store, keyName: KEY, secret: newSecret, actor: 'test' });
+    const { oldSecret, newSecret } = await twoKeyVersions(deployment, dataDir, KEY);
     await deployment.startWorker();
     await deployment.startWorker();
 
@@ -82,15 +76,7 @@ describe.skipIf(postgres.error !== null)('rotation across two worker processes',
     });
     await until(() => emulator.requestCount(KEY) >= 20, 'traffic on the old key');
 
-    const admin = (await issueKey(ledger, 'operator', { team: null, role: 'org-admin' }, config)).key;
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${gateway.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const call = await adminApi(deployment);
     const started = await call('POST', '/admin/rotations', {
       key_name: KEY,
       monitor_window: '4s',
