@@ -33,7 +33,7 @@ function backoffMs(attempt: number): number {
 }
 
 /** Heartbeats while `work` runs in a regular activity, so a dead worker's item is retried quickly. */
-async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+export async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   let context: Context | undefined;
   try {
     context = Context.current();
@@ -49,15 +49,8 @@ async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function runBatchItem(
-  deps: CompletionDeps,
-  call: (input: CallInput) => Promise<CallResult>,
-  input: ItemInput,
-): Promise<ItemResult> {
-  return withHeartbeat(() => runItem(deps, call, input));
-}
-
-async function runItem(
+/** One item, to the end of its current attempt or until it has to wait (callers heartbeat around it). */
+export async function runItem(
   deps: CompletionDeps,
   call: (input: CallInput) => Promise<CallResult>,
   input: ItemInput,

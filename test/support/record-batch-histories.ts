@@ -1,9 +1,10 @@
 /**
- * Records `batchJob` histories for the replay test: a realtime batch of 8 lines with a window of 4 and
- * 6 items per run, so it continues as new once; both runs are written (`<name>-run1.json`, `-run2.json`).
+ * Records `batchJob` histories for the replay test: a realtime batch of 8 lines with a window of 8
+ * (chunks of 2 items) and 6 items per run, so it continues as new once; both runs are written
+ * (`batchJob-<name>-run1.json`, `-run2.json`). `batchJob-per-item-*` were recorded with a window of 4.
  * A ledger in memory, the emulator and a fresh dev server. Run it when the batch workflow changes on
  * purpose, naming the recording after the code that made it:
- *   npx tsx test/support/record-batch-histories.ts <name>
+ *   npx tsx test/support/record-batch-histories.ts <name> [window]
  * and commit the new files next to the old ones (old histories must keep replaying).
  */
 import { spawnSync } from 'node:child_process';
@@ -29,6 +30,7 @@ import { workflowsPath } from '../../workers/worker';
 import { testConfig } from './test-config';
 
 const name = process.argv[2];
+const window = Number(process.argv[3] ?? 8);
 if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error('usage: record-batch-histories.ts <name>');
 
 const config = testConfig();
@@ -108,7 +110,7 @@ try {
   const handle = await client.workflow.start('batchJob', {
     taskQueue,
     workflowId,
-    args: [{ batchId, window: 4, itemsPerRun: 6 }],
+    args: [{ batchId, window, itemsPerRun: 6 }],
   });
   const result = await worker.runUntil(handle.result());
   if ((result as { status: string }).status !== 'completed')
