@@ -56,7 +56,8 @@ export async function runItem(
   input: ItemInput,
 ): Promise<ItemResult> {
   const store = new BatchStore(deps.ledger.sql);
-  const item = await store.getItem(input.batchId, input.seq);
+  // a pending item without an attempt gets its first one counted in the same statement
+  const item = await store.openItem(input.batchId, input.seq);
   if (!item) throw new Error(`batch ${input.batchId} has no item ${input.seq}`);
   if (item.state !== 'pending') {
     return {
@@ -105,10 +106,10 @@ export async function runItem(
     };
   };
 
-  // Where did the current attempt get to?
+  // Where did the current attempt get to? (an attempt just started got nowhere yet)
   let attempt = item.attempts;
-  const resumed = attempt > 0;
-  if (attempt > 0) {
+  const resumed = !item.started && attempt > 0;
+  if (resumed) {
     const reservation = await deps.ledger.getReservation(reservationIdFor(requestId, attempt));
     const claimed = reservation ? await deps.ledger.callWasClaimed(reservation.id) : false;
     if (reservation && (claimed || reservation.state !== 'held')) {
