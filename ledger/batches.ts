@@ -175,6 +175,18 @@ export interface NewBatch {
   now: Date;
 }
 
+function toItem(row: SqlRow): BatchItem {
+  return {
+    seq: asNumber(row.seq, 'seq'),
+    line: asNumber(row.line, 'line'),
+    customId: asString(row.custom_id, 'custom_id'),
+    body: json<Record<string, unknown>>(row.body) ?? {},
+    state: asString(row.state, 'state') as BatchItemState,
+    attempts: asNumber(row.attempts, 'attempts'),
+    costNanos: asBigint(row.cost_nanos, 'cost_nanos'),
+  };
+}
+
 export class BatchStore {
   constructor(private readonly db: SqlSession) {}
 
@@ -327,17 +339,27 @@ export class BatchStore {
       `SELECT seq, line, custom_id, body, state, attempts, cost_nanos FROM batch_items WHERE batch_id = $1 AND seq = $2`,
       [batchId, seq],
     );
+    return rows[0] ? toItem(rows[0]) : null;
+  }
+
+  /**
+   * An item as `getItem` reads it, in one statement with `nextAttempt` when the item is pending and has
+   * no attempt yet: then its first attempt is counted (`attempts` 1) and `started` is true.
+   */
+  async openItem(batchId: string, seq: number): Promise<(BatchItem & { started: boolean }) | null> {
+    const { rows } = await this.db.query(
+      `WITH started AS (
+         UPDATE batch_items SET attempts = 1
+          WHERE batch_id = $1 AND seq = $2 AND state = 'pending' AND attempts = 0
+         RETURNING seq, line, custom_id, body, state, attempts, cost_nanos, true AS started)
+       SELECT * FROM started
+       UNION ALL
+       SELECT seq, line, custom_id, body, state, attempts, cost_nanos, false FROM batch_items
+        WHERE batch_id = $1 AND seq = $2 AND NOT EXISTS (SELECT 1 FROM started)`,
+      [batchId, seq],
+    );
     const row = rows[0];
-    if (!row) return null;
-    return {
-      seq: asNumber(row.seq, 'seq'),
-      line: asNumber(row.line, 'line'),
-      customId: asString(row.custom_id, 'custom_id'),
-      body: json<Record<string, unknown>>(row.body) ?? {},
-      state: asString(row.state, 'state') as BatchItemState,
-      attempts: asNumber(row.attempts, 'attempts'),
-      costNanos: asBigint(row.cost_nanos, 'cost_nanos'),
-    };
+    return row ? { ...toItem(row), started: row.started === true } : null;
   }
 
   /** Counts one more attempt of a pending item and returns its number (null: the item is finished). */

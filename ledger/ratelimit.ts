@@ -145,14 +145,16 @@ async function recentAdmissions(db: SqlQueryable, bucket: string, now: number): 
 interface AdmissionReads {
   /** the lease's expiry when `leaseId` was admitted before */
   earlier: number | null;
-  recent: Map<string, Admission[]>;
+  /** requests and tokens in the sliding minute, per bucket with an RPM/TPM limit */
+  minute: Map<string, { requests: number; tokens: number }>;
   /** open lease expiries per bucket, ascending */
   open: Map<string, number[]>;
 }
 
 /**
  * What admission reads under the bucket locks, in one statement: whether the lease was admitted before,
- * the sliding-minute admissions of the buckets with an RPM/TPM limit, the open leases of the buckets
+ * the sliding-minute totals (requests, tokens) of the buckets with an RPM/TPM limit (summed by the
+ * database: the log holds a minute of admissions, which grows with the rate), the open leases of the buckets
  * with a concurrency limit; it prunes the buckets' log rows older than LOG_KEEP_MS on the way (the
  * pruned rows are far outside the window, so the read is the same with or without them).
  */
@@ -163,8 +165,8 @@ async function admissionReads(
   const { keys, minuteKeys, concurrencyKeys, leaseId, now } = input;
   const { rows } = await tx.query(
     `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint)
-     SELECT 'a' AS kind, bucket, at AS t, tokens FROM rate_admissions
-      WHERE bucket = ANY($3::text[]) AND at > $4::bigint
+     SELECT 'a' AS kind, bucket, count(*) AS t, COALESCE(sum(tokens), 0)::bigint AS tokens FROM rate_admissions
+      WHERE bucket = ANY($3::text[]) AND at > $4::bigint GROUP BY bucket
      UNION ALL
      SELECT 'l', bucket, expires_at, 0 FROM rate_leases
       WHERE bucket = ANY($5::text[]) AND released_at IS NULL AND expires_at > $6::bigint
@@ -172,19 +174,25 @@ async function admissionReads(
      (SELECT 'e', bucket, expires_at, 0 FROM rate_leases WHERE lease_id = $7::text LIMIT 1)`,
     [keys, now - LOG_KEEP_MS, minuteKeys, now - MINUTE_WINDOW_MS, concurrencyKeys, now, leaseId],
   );
-  const reads: AdmissionReads = { earlier: null, recent: new Map(), open: new Map() };
-  for (const key of minuteKeys) reads.recent.set(key, []);
+  const reads: AdmissionReads = { earlier: null, minute: new Map(), open: new Map() };
+  for (const key of minuteKeys) reads.minute.set(key, { requests: 0, tokens: 0 });
   for (const key of concurrencyKeys) reads.open.set(key, []);
   for (const row of rows) {
     const bucket = asString(row.bucket, 'bucket');
     const time = asNumber(row.t, 't');
     if (row.kind === 'e') reads.earlier = time;
     else if (row.kind === 'a')
-      reads.recent.get(bucket)?.push({ at: time, tokens: asNumber(row.tokens, 'tokens') });
+      reads.minute.set(bucket, { requests: time, tokens: asNumber(row.tokens, 'tokens') });
     else reads.open.get(bucket)?.push(time);
   }
   for (const expiries of reads.open.values()) expiries.sort((a, b) => a - b);
   return reads;
+}
+
+/** Whether one more request of `tokens` tokens fits the bucket's RPM and TPM, given the minute's totals. */
+function minuteFits(limits: RateLimits, used: { requests: number; tokens: number }, tokens: number): boolean {
+  if (limits.rpm !== undefined && used.requests + 1 > limits.rpm) return false;
+  return limits.tpm === undefined || used.tokens + tokens <= limits.tpm;
 }
 
 /** Admit one request against every bucket, or against none. */
@@ -204,7 +212,8 @@ export async function tryAcquire(db: SqlSession, input: AcquireInput): Promise<A
   }
   const keys = [...byKey.keys()].sort();
 
-  // three statements: lock (creating missing rows), read everything admission needs, write the admission
+  // three statements (four when a minute limit is full): lock (creating missing rows), read everything
+  // admission needs, write the admission
   return db.transaction(async (tx): Promise<AcquireResult> => {
     const rows = await lockBuckets(tx, keys);
     const reads = await admissionReads(tx, {
@@ -219,6 +228,12 @@ export async function tryAcquire(db: SqlSession, input: AcquireInput): Promise<A
     });
     if (reads.earlier !== null) return { admitted: true, leaseId, expiresAt: reads.earlier, replayed: true };
 
+    // A bucket whose minute totals leave room decides the same with or without its log rows (they only
+    // tell when room comes back), so only a full bucket's log is read, to know its retry time.
+    const full = [...reads.minute].filter(([key, used]) => !minuteFits(byKey.get(key)!, used, tokens));
+    const recent = new Map<string, Admission[]>();
+    for (const [key] of full) recent.set(key, await recentAdmissions(tx, key, now));
+
     const snapshots: BucketSnapshot[] = keys.map((key) => {
       const row = rows.get(key);
       if (!row) throw new Error(`rate bucket ${key} was not locked`);
@@ -226,7 +241,7 @@ export async function tryAcquire(db: SqlSession, input: AcquireInput): Promise<A
         key,
         limits: byKey.get(key) ?? {},
         day: dayOf(row),
-        recent: reads.recent.get(key) ?? [],
+        recent: recent.get(key) ?? [],
         upstream: upstreamOf(row),
         openLeaseExpiries: reads.open.get(key) ?? [],
       };

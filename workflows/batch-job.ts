@@ -5,8 +5,11 @@
  * waiting durably (timers) when the limits are full. Every run starts at most `itemsPerRun` items and
  * then continues as new with its counts, so a run's history stays bounded whatever the batch's size.
  * The lines themselves never enter history: activities read them from the ledger by item number.
+ * Items go to the workers in chunks (one activity runs several at once, each governed and idempotent
+ * on its own), so an item costs a fraction of a workflow task and of the history events; runs recorded
+ * before chunks (without the `batch-item-chunks` marker) replay with one activity per item.
  */
-import { condition, continueAsNew, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, continueAsNew, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/batch';
 import type { ItemResult, ValidateResult } from '../activities/batch/types';
 import { cancelBatchSignal, pauseBatchSignal, progressQuery, type BatchProgress } from './batch-job-messages';
@@ -62,6 +65,21 @@ const items = proxyActivities<BatchActivities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
 });
+
+// Chunks of items: a chunk is one activity for the whole chunk, so it heartbeats like an item and has
+// the time of its slowest item (each waiting its turn on the ledger when the workers are busy).
+const chunks = proxyActivities<BatchActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
+});
+
+const MAX_CHUNK = 32;
+/** items per chunk: a quarter of the window, so a window has a few chunks in flight and stays full */
+export function chunkSizeFor(window: number): number {
+  return Math.max(1, Math.min(MAX_CHUNK, Math.ceil(window / 4)));
+}
+const CHUNKS_PATCH = 'batch-item-chunks';
 
 const PAGE = 200;
 const UPSTREAM_FINAL = ['completed', 'failed', 'expired', 'cancelled'];
@@ -178,6 +196,34 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
 
   const expired = () => Date.now() >= run.expiresAtMs;
   const stopping = () => cancelRequested || expired();
+  const item = {
+    batchId: input.batchId,
+    team: run.team,
+    gatewayKeyId: run.gatewayKeyId,
+    upstreamKey: run.upstreamKey,
+  };
+
+  // Chunks: an item that is ready to run joins a queue; whatever the queue holds when the workflow's
+  // other code has settled goes out as chunks of at most `chunkSize` items.
+  const chunked = patched(CHUNKS_PATCH);
+  const chunkSize = chunkSizeFor(window);
+  const queued: { seq: number; resolve: (result: ItemResult) => void; reject: (error: unknown) => void }[] =
+    [];
+  const dispatch = async (): Promise<void> => {
+    for (;;) {
+      await condition(() => queued.length > 0);
+      const chunk = queued.splice(0, chunkSize);
+      void chunks.runBatchItems({ ...item, seqs: chunk.map((entry) => entry.seq) }).then(
+        (results) => chunk.forEach((entry, n) => entry.resolve(results[n]!)),
+        (error: unknown) => chunk.forEach((entry) => entry.reject(error)),
+      );
+    }
+  };
+  if (chunked) void dispatch();
+  const runOnce = (seq: number): Promise<ItemResult> =>
+    chunked
+      ? new Promise((resolve, reject) => queued.push({ seq, resolve, reject }))
+      : items.runBatchItem({ ...item, seq });
 
   const record = (result: Extract<ItemResult, { kind: 'done' }>) => {
     if (result.state === 'succeeded') run.completed++;
@@ -189,13 +235,7 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
   const runItem = async (seq: number): Promise<void> => {
     try {
       for (;;) {
-        const result = await items.runBatchItem({
-          batchId: input.batchId,
-          seq,
-          team: run.team,
-          gatewayKeyId: run.gatewayKeyId,
-          upstreamKey: run.upstreamKey,
-        });
+        const result = await runOnce(seq);
         if (result.kind === 'done') {
           record(result);
           return;

@@ -11,8 +11,9 @@ import {
   submitGroqBatch,
   type GroqBatchInput,
 } from './groq-batch';
-import { runBatchItem } from './run-item';
-import type { BatchRef, FinishInput, ItemInput, ItemResult } from './types';
+import { runItem, withHeartbeat } from './run-item';
+import type { BatchRef, ChunkInput, FinishInput, ItemInput, ItemResult } from './types';
+import { runChunk } from './run-chunk';
 import { validateBatch } from './validate';
 
 export function createBatchActivities(deps: CompletionDeps) {
@@ -26,13 +27,14 @@ export function createBatchActivities(deps: CompletionDeps) {
     const key = `${input.batchId}:${input.seq}`;
     const known = running.get(key);
     if (known) return known;
-    const result = runBatchItem(deps, callOnce, input).finally(() => running.delete(key));
+    const result = runItem(deps, callOnce, input).finally(() => running.delete(key));
     running.set(key, result);
     return result;
   };
   return {
     validateBatch: (input: BatchRef) => validateBatch(deps, input),
-    runBatchItem: (input: ItemInput) => runItemOnce(input),
+    runBatchItem: (input: ItemInput) => withHeartbeat(() => runItemOnce(input)),
+    runBatchItems: (input: ChunkInput) => withHeartbeat(() => runChunk(runItemOnce, input)),
     pendingBatchItems: (input: { batchId: string; from: number; limit: number }) =>
       new BatchStore(deps.ledger.sql).pendingSeqs(input.batchId, input.from, input.limit),
     finishBatch: (input: FinishInput) => finishBatch(deps, input),

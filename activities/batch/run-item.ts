@@ -33,7 +33,7 @@ function backoffMs(attempt: number): number {
 }
 
 /** Heartbeats while `work` runs in a regular activity, so a dead worker's item is retried quickly. */
-async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+export async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   let context: Context | undefined;
   try {
     context = Context.current();
@@ -49,21 +49,15 @@ async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function runBatchItem(
-  deps: CompletionDeps,
-  call: (input: CallInput) => Promise<CallResult>,
-  input: ItemInput,
-): Promise<ItemResult> {
-  return withHeartbeat(() => runItem(deps, call, input));
-}
-
-async function runItem(
+/** One item, to the end of its current attempt or until it has to wait (callers heartbeat around it). */
+export async function runItem(
   deps: CompletionDeps,
   call: (input: CallInput) => Promise<CallResult>,
   input: ItemInput,
 ): Promise<ItemResult> {
   const store = new BatchStore(deps.ledger.sql);
-  const item = await store.getItem(input.batchId, input.seq);
+  // a pending item without an attempt gets its first one counted in the same statement
+  const item = await store.openItem(input.batchId, input.seq);
   if (!item) throw new Error(`batch ${input.batchId} has no item ${input.seq}`);
   if (item.state !== 'pending') {
     return {
@@ -112,10 +106,10 @@ async function runItem(
     };
   };
 
-  // Where did the current attempt get to?
+  // Where did the current attempt get to? (an attempt just started got nowhere yet)
   let attempt = item.attempts;
-  const resumed = attempt > 0;
-  if (attempt > 0) {
+  const resumed = !item.started && attempt > 0;
+  if (resumed) {
     const reservation = await deps.ledger.getReservation(reservationIdFor(requestId, attempt));
     const claimed = reservation ? await deps.ledger.callWasClaimed(reservation.id) : false;
     if (reservation && (claimed || reservation.state !== 'held')) {

@@ -31,6 +31,11 @@ export interface ItemInput {
   maxAttempts?: number;
 }
 
+/** A chunk of items run by one activity, all at once (the workflow keeps the window) */
+export interface ChunkInput extends Omit<ItemInput, 'seq'> {
+  seqs: number[];
+}
+
 export type ItemResult =
   /** the item is finished (now or earlier): its state and what it cost */
   | { kind: 'done'; state: 'succeeded' | 'failed'; costNanos: string; fresh: boolean }
