@@ -5,52 +5,23 @@
  * then commit the new files next to the old ones (old histories must keep replaying, or the change
  * needs a patch()).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { startDevServer } from '../../client/services/temporal-dev-server';
-import { ensureTemporal } from '../../scripts/install-temporal.mjs';
 import { failureConverterPath } from '../../workers/codec';
-import { installRuntime } from '../../workers/runtime';
 import { workflowsPath } from '../../workers/worker';
-import { createGroqClientFactory } from '../../activities/groq-client';
-import { staticKeyResolver } from '../../activities/upstream-keys';
-import { issueKey } from '../../client/services/gateway-keys';
-import { emulatorConfigFor } from '../../client/services/upstream';
-import { startEmulator } from '../../emulator';
-import { openLedger } from '../../ledger';
-import { activityDeps } from '../../workers/dependencies';
 import { recoveringUpstream } from './fake-self-check';
-import { testConfig } from './test-config';
+import {
+  completionRecordingParts,
+  showHistory,
+  withRecordingServer,
+  writeHistory,
+} from './history-recording';
 
 // governed completions run against a real ledger (in memory) and the emulator, with a member key
-const config = testConfig();
-const ledger = await openLedger({ inMemory: true });
-const emulator = await startEmulator({
-  config: emulatorConfigFor(config),
-  keys: config.upstreamKeys.map((key) => ({ name: key.name })),
-});
-const groq = createGroqClientFactory({
-  baseURL: emulator.url,
-  resolver: staticKeyResolver(new Map(Object.entries(emulator.addedKeys))),
-});
-const member = await issueKey(ledger, 'operator', { team: 'alpha', role: 'member' }, config);
-const completionActivities = createActivities({
-  ...activityDeps({ ledger, groq }),
-  completion: {
-    ledger,
-    config: () => config,
-    groq,
-    alerts: { notify: async () => undefined },
-    log: { info: () => undefined, warn: () => undefined },
-    now: Date.now,
-    identity: 'recorder',
-  },
-});
+const parts = await completionRecordingParts();
+const { emulator, member } = parts;
+const completionActivities = parts.activities;
 const completion = (requestId: string, request: Record<string, unknown>) => ({
   requestId,
   gatewayKeyId: member.record.id,
@@ -101,56 +72,32 @@ const scenarios: Scenario[] = [
   },
 ];
 
-const outDir = new URL('../fixtures/histories/', import.meta.url);
-installRuntime('ERROR');
-const scratch = mkdtempSync(join(tmpdir(), 'gg-record-'));
-const server = await startDevServer({ dataDir: scratch, port: 17233, uiPort: 18233 });
-try {
+await withRecordingServer(17233, async (server) => {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const workerConnection = await NativeConnection.connect({ address: server.address });
-  mkdirSync(outDir, { recursive: true });
-  for (const scenario of scenarios) {
-    const taskQueue = `record-${scenario.name}`;
-    const worker = await Worker.create({
-      connection: workerConnection,
-      taskQueue,
-      workflowsPath,
-      dataConverter: { failureConverterPath },
-      activities: scenario.activities,
-    });
-    scenario.before?.();
-    const handle = await client.workflow.start(scenario.workflowType, {
-      taskQueue,
-      workflowId: `record-${scenario.name}`,
-      args: scenario.args,
-    });
-    await worker.runUntil(handle.result());
-    // the CLI writes the standard JSON history format that every Temporal tool reads
-    const shown = spawnSync(
-      ensureTemporal({ quiet: true }).temporal,
-      [
-        'workflow',
-        'show',
-        '--workflow-id',
-        handle.workflowId,
-        '--address',
-        server.address,
-        '--output',
-        'json',
-      ],
-      { encoding: 'utf8' },
-    );
-    if (shown.status !== 0) throw new Error(`temporal workflow show failed: ${shown.stderr}`);
-    const history = JSON.parse(shown.stdout) as { events: unknown[] };
-    writeFileSync(new URL(`${scenario.name}.json`, outDir), JSON.stringify(history, null, 1) + '\n');
-    console.log(`recorded ${scenario.name} (${history.events.length} events)`);
+  try {
+    for (const scenario of scenarios) {
+      const taskQueue = `record-${scenario.name}`;
+      const worker = await Worker.create({
+        connection: workerConnection,
+        taskQueue,
+        workflowsPath,
+        dataConverter: { failureConverterPath },
+        activities: scenario.activities,
+      });
+      scenario.before?.();
+      const handle = await client.workflow.start(scenario.workflowType, {
+        taskQueue,
+        workflowId: `record-${scenario.name}`,
+        args: scenario.args,
+      });
+      await worker.runUntil(handle.result());
+      writeHistory(scenario.name, showHistory(server.address, handle.workflowId).history);
+    }
+  } finally {
+    await connection.close();
+    await workerConnection.close();
+    await parts.close();
   }
-  await connection.close();
-  await workerConnection.close();
-} finally {
-  await emulator.close();
-  await ledger.close();
-  await server.stop();
-  rmSync(scratch, { recursive: true, force: true });
-}
+});

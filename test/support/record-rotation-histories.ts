@@ -6,21 +6,15 @@
  *   npx tsx test/support/record-rotation-histories.ts [keyRotation-aborted ...]
  * The histories carry key names and version numbers only: the script checks that no secret is in them.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createGroqClientFactory } from '../../activities/groq-client';
 import { emulatorConfigFor } from '../../client/services/upstream';
-import { startDevServer } from '../../client/services/temporal-dev-server';
 import { startEmulator } from '../../emulator';
 import { openLedger } from '../../ledger';
-import { ensureTemporal } from '../../scripts/install-temporal.mjs';
 import { activityDeps } from '../../workers/dependencies';
-import { installRuntime } from '../../workers/runtime';
 import { workflowsPath } from '../../workers/worker';
 import {
   abortUpdate,
@@ -30,6 +24,7 @@ import {
   type KeyRotationInput,
   type RotationPhase,
 } from '../../workflows/key-rotation-messages';
+import { showHistory, withRecordingServer, writeHistory } from './history-recording';
 import { KEY, NEW_KEY_AT_EMULATOR, rotationParts } from './rotation-parts';
 import { testConfig } from './test-config';
 
@@ -83,11 +78,7 @@ const scenarios: {
 ];
 const only = process.argv.slice(2);
 
-const outDir = new URL('../fixtures/histories/', import.meta.url);
-installRuntime('ERROR');
-const scratch = mkdtempSync(join(tmpdir(), 'gg-record-rotation-'));
-const server = await startDevServer({ dataDir: scratch, port: 17343, uiPort: 18343 });
-try {
+await withRecordingServer(17343, async (server) => {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const workerConnection = await NativeConnection.connect({ address: server.address });
@@ -117,36 +108,17 @@ try {
       await scenario.during?.(handle);
       return handle.result();
     });
-    const shown = spawnSync(
-      ensureTemporal({ quiet: true }).temporal,
-      [
-        'workflow',
-        'show',
-        '--workflow-id',
-        handle.workflowId,
-        '--address',
-        server.address,
-        '--output',
-        'json',
-      ],
-      { encoding: 'utf8' },
-    );
-    if (shown.status !== 0) throw new Error(`temporal workflow show failed: ${shown.stderr}`);
+    const { history, text } = showHistory(server.address, handle.workflowId);
     for (const secret of [parts.oldSecret, parts.newSecret]) {
-      if (shown.stdout.includes(secret) || shown.stdout.includes(Buffer.from(secret).toString('base64'))) {
+      if (text.includes(secret) || text.includes(Buffer.from(secret).toString('base64'))) {
         throw new Error(`a secret is in the history of ${scenario.name}`);
       }
     }
-    const history = JSON.parse(shown.stdout) as { events: unknown[] };
-    writeFileSync(new URL(`${scenario.name}.json`, outDir), JSON.stringify(history, null, 1) + '\n');
-    console.log(`recorded ${scenario.name} (${history.events.length} events)`);
+    writeHistory(scenario.name, history);
     await emulator.close();
     await ledger.close();
     rmSync(parts.dataDir, { recursive: true, force: true });
   }
   await connection.close();
   await workerConnection.close();
-} finally {
-  await server.stop();
-  rmSync(scratch, { recursive: true, force: true });
-}
+});
