@@ -14,6 +14,55 @@ export function parseFlags<T extends Options>(argv: string[], options: T, usage:
   }
 }
 
+export interface ParsedSubcommand<S extends string> {
+  command: S;
+  flags: Record<string, string | boolean | undefined>;
+  /** a string flag's value, undefined when absent */
+  text(name: string): string | undefined;
+  positionals: string[];
+}
+
+/**
+ * `groq-governor <program> <subcommand> [flags]`: answers no subcommand, `help` and `--help` with the
+ * usage, refuses an unknown subcommand and bad flags, and returns the exit code in those cases.
+ */
+export function parseSubcommand<T extends Record<string, Options>>(
+  program: string,
+  argv: string[],
+  subcommands: T,
+  usage: string,
+  io: CliIO,
+): ParsedSubcommand<Extract<keyof T, string>> | number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(usage);
+    return command === undefined ? 2 : 0;
+  }
+  if (!Object.hasOwn(subcommands, command)) {
+    io.stderr(`groq-governor ${program}: unknown command "${command}"`);
+    io.stderr(usage);
+    return 2;
+  }
+  const parsed = parseFlags(
+    rest,
+    subcommands[command]!,
+    `groq-governor ${program} ${command} ...\n\n${usage}`,
+    io,
+  );
+  if (!parsed) return 2;
+  const flags = parsed.values as Record<string, string | boolean | undefined>;
+  if (flags.help === true) {
+    io.stdout(usage);
+    return 0;
+  }
+  return {
+    command: command as Extract<keyof T, string>,
+    flags,
+    text: (name) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined),
+    positionals: parsed.positionals,
+  };
+}
+
 /** A port flag or environment variable: a whole number 0..65535, or the fallback. */
 export function portOption(value: string | undefined, envName: string, fallback: number): number {
   const text = value ?? process.env[envName];

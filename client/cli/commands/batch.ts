@@ -9,7 +9,7 @@ import Groq, { toFile } from 'groq-sdk';
 import { batchWorkflowId } from '../../../workflows/batch-job-messages';
 import { resolveTemporalTarget } from '../../services/temporal-config';
 import { temporalUiLinks } from '../../services/temporal-ui';
-import { parseFlags, type Options } from '../args';
+import { parseSubcommand, type Options } from '../args';
 import type { CliIO } from '../io';
 
 const USAGE = `usage: groq-governor batch <command> [options]
@@ -47,14 +47,9 @@ const SUBCOMMANDS = {
   cancel: { ...COMMON },
 } as const satisfies Record<string, Options>;
 
-type Subcommand = keyof typeof SUBCOMMANDS;
 type Batch = Awaited<ReturnType<Groq['batches']['retrieve']>>;
 
 const FINAL = new Set(['completed', 'failed', 'cancelled', 'expired']);
-
-function isSubcommand(name: string): name is Subcommand {
-  return Object.hasOwn(SUBCOMMANDS, name);
-}
 
 function spendOf(batch: Batch): string {
   const governed = (batch as unknown as { x_governor?: { spend_usd?: string; mode?: string } }).x_governor;
@@ -98,24 +93,9 @@ function describeBatch(batch: Batch): string {
 }
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    io.stdout(USAGE);
-    return command === undefined ? 2 : 0;
-  }
-  if (!isSubcommand(command)) {
-    io.stderr(`groq-governor batch: unknown command "${command}"`);
-    io.stderr(USAGE);
-    return 2;
-  }
-  const parsed = parseFlags(rest, SUBCOMMANDS[command], `groq-governor batch ${command} ...\n\n${USAGE}`, io);
-  if (!parsed) return 2;
-  const flags = parsed.values as Record<string, string | boolean | undefined>;
-  const text = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
-  if (flags.help === true) {
-    io.stdout(USAGE);
-    return 0;
-  }
+  const parsed = parseSubcommand('batch', argv, SUBCOMMANDS, USAGE, io);
+  if (typeof parsed === 'number') return parsed;
+  const { command, flags, text } = parsed;
   if (parsed.positionals.length !== 1) {
     io.stderr(
       `groq-governor batch ${command}: name exactly one ${command === 'submit' ? 'file' : 'batch id'}`,

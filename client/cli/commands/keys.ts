@@ -23,7 +23,7 @@ import {
   type IssuedKey,
   type ListedKey,
 } from '../../services/gateway-keys';
-import { parseFlags, type Options } from '../args';
+import { parseSubcommand, type Options } from '../args';
 import type { CliIO } from '../io';
 
 const USAGE = `usage: groq-governor keys <command> [options]
@@ -65,12 +65,6 @@ const SUBCOMMANDS = {
   bootstrap: { ...COMMON, name: { type: 'string' }, force: { type: 'boolean' } },
 } as const satisfies Record<string, Options>;
 
-type Subcommand = keyof typeof SUBCOMMANDS;
-
-function isSubcommand(name: string): name is Subcommand {
-  return Object.hasOwn(SUBCOMMANDS, name);
-}
-
 /** `cli:<os user>`: who the audit log names for changes made here. */
 export function operatorName(): string {
   let name: string | undefined;
@@ -83,26 +77,10 @@ export function operatorName(): string {
 }
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    io.stdout(USAGE);
-    return command === undefined ? 2 : 0;
-  }
-  if (command === 'upstream') return (await import('./upstream-keys')).run(rest, io);
-  if (!isSubcommand(command)) {
-    io.stderr(`groq-governor keys: unknown command "${command}"`);
-    io.stderr(USAGE);
-    return 2;
-  }
-  const parsed = parseFlags(rest, SUBCOMMANDS[command], `groq-governor keys ${command} ...\n\n${USAGE}`, io);
-  if (!parsed) return 2;
-  const flags = parsed.values as Record<string, string | boolean | undefined>;
-  const text = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
-  if (flags.help === true) {
-    io.stdout(USAGE);
-    return 0;
-  }
-  const positionals = parsed.positionals;
+  if (argv[0] === 'upstream') return (await import('./upstream-keys')).run(argv.slice(1), io);
+  const parsed = parseSubcommand('keys', argv, SUBCOMMANDS, USAGE, io);
+  if (typeof parsed === 'number') return parsed;
+  const { command, flags, text, positionals } = parsed;
   if (command === 'revoke' ? positionals.length !== 1 : positionals.length !== 0) {
     io.stderr(
       command === 'revoke'
