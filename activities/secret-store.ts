@@ -13,9 +13,9 @@
  * A cloud secret manager can implement the same interface later without touching workflows.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseKeyMaterial } from '../workers/codec/keys';
+import { ensurePrivateKeyFile, parseKeyMaterial } from '../workers/codec/keys';
 
 export interface SecretStore {
   /** the secret of one version, or undefined when the store has none */
@@ -99,40 +99,7 @@ export async function loadSecretsMasterKey(
   if (fromEnv !== undefined && fromEnv.trim() !== '') {
     return createSecretKey(parseKeyMaterial(fromEnv, 'GOVERNOR_SECRETS_KEY'));
   }
-  const path = join(dataDir, SECRETS_KEY_FILE_NAME);
-  await mkdir(dataDir, { recursive: true });
-  // written aside, then hard-linked into place: processes starting together all end up with the one
-  // key that won, and nobody reads a half-written file
-  const exists = await stat(path).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return false;
-      throw error;
-    },
-  );
-  if (!exists) {
-    const scratch = join(
-      dataDir,
-      `.${SECRETS_KEY_FILE_NAME}.${process.pid}.${randomBytes(6).toString('hex')}`,
-    );
-    const handle = await open(scratch, 'wx', 0o600);
-    const raw = randomBytes(32);
-    try {
-      await handle.chmod(0o600);
-      await handle.writeFile(`${raw.toString('base64')}\n`);
-      await handle.sync();
-    } finally {
-      raw.fill(0);
-      await handle.close();
-    }
-    try {
-      await link(scratch, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    } finally {
-      await rm(scratch, { force: true });
-    }
-  }
+  const { path } = await ensurePrivateKeyFile(dataDir, SECRETS_KEY_FILE_NAME);
   await checkPrivate(path);
   const text = await readFile(path, 'utf8');
   if (text.trim() === '') throw new SecretStoreError(`the key file ${path} is empty`);

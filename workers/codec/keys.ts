@@ -140,13 +140,15 @@ async function checkKeyFile(path: string): Promise<void> {
 }
 
 /**
- * Creates `<dataDir>/codec.key` with a new random key, readable by its owner only. The file appears
- * atomically with its content (written aside, then hard-linked into place), so processes starting at the
- * same moment all end up with the one key that won. Returns false when the file already existed.
+ * Creates `<dataDir>/<fileName>` with a new random 32-byte key (base64), readable by its owner only. The
+ * file appears atomically with its content (written aside, then hard-linked into place), so processes
+ * starting at the same moment all end up with the one key that won. Returns false when the file already
+ * existed.
  */
-async function createKeyFile(dataDir: string, path: string): Promise<boolean> {
+async function createPrivateKeyFile(dataDir: string, fileName: string): Promise<boolean> {
   await mkdir(dataDir, { recursive: true });
-  const scratch = join(dataDir, `.${KEY_FILE_NAME}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  const path = join(dataDir, fileName);
+  const scratch = join(dataDir, `.${fileName}.${process.pid}.${randomBytes(6).toString('hex')}`);
   const raw = randomBytes(KEY_BYTES);
   const handle = await open(scratch, 'wx', 0o600);
   try {
@@ -168,18 +170,29 @@ async function createKeyFile(dataDir: string, path: string): Promise<boolean> {
   }
 }
 
+/**
+ * `<dataDir>/<fileName>`, created with a new random key when absent (see createPrivateKeyFile). Used for
+ * `codec.key` and the secret store's `secrets.key`; each caller checks the file's mode and reads it.
+ */
+export async function ensurePrivateKeyFile(
+  dataDir: string,
+  fileName: string,
+): Promise<{ path: string; created: boolean }> {
+  const path = join(dataDir, fileName);
+  try {
+    await stat(path);
+    return { path, created: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  return { path, created: await createPrivateKeyFile(dataDir, fileName) };
+}
+
 /** Reads (creating it when absent) the key file of a data folder. */
 export async function loadKeyFile(
   dataDir: string,
 ): Promise<{ key: CodecKey; path: string; created: boolean }> {
-  const path = join(dataDir, KEY_FILE_NAME);
-  let created = false;
-  try {
-    await stat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    created = await createKeyFile(dataDir, path);
-  }
+  const { path, created } = await ensurePrivateKeyFile(dataDir, KEY_FILE_NAME);
   await checkKeyFile(path);
   const what = `the codec key file ${path}`;
   const text = await readFile(path, 'utf8');
