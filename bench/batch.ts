@@ -7,19 +7,18 @@
  *
  *   npm run bench:batch -- [--lines 10000] [--latency-ms 50] [--window 32] [--items-per-run 500] [--rpm N]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Groq, { toFile } from 'groq-sdk';
-import { parse as parseYaml } from 'yaml';
 import { BATCH_SHARE_PERCENT } from '../activities/completion/capacity';
 import { issueKey } from '../client/services/gateway-keys';
 import { startStack, type RunningStack } from '../client/services/stack';
-import { DEFAULT_CONFIG_PATH, validateConfig, type GovernorConfig } from '../domain/config';
+import type { GovernorConfig } from '../domain/config';
 import { batchWorkflowId } from '../workflows/batch-job-messages';
+import { benchConfig, freePort, table } from './support';
 
 const TEAM = 'chatbot';
 const MODEL = 'llama-3.1-8b-instant';
@@ -50,44 +49,15 @@ function flags() {
   };
 }
 
-function benchConfig(dataDir: string, opts: ReturnType<typeof flags>): GovernorConfig {
-  const raw = parseYaml(readFileSync(DEFAULT_CONFIG_PATH, 'utf8')) as {
-    groq: { limits: Record<string, Record<string, number>> };
-    teams: Record<string, Record<string, unknown>>;
-    gateway?: Record<string, unknown>;
-    org: Record<string, unknown>;
-  };
-  const huge = { rpm: 10_000_000, rpd: 1_000_000_000, tpm: 1_000_000_000, tpd: 1_000_000_000_000 };
-  for (const model of Object.keys(raw.groq.limits)) raw.groq.limits[model] = { ...huge };
-  for (const team of Object.values(raw.teams)) {
-    team.rpm = opts.rpm;
-    team.tpm = huge.tpm;
-    team.concurrency = 4096;
-    team.monthlyBudgetUsd = '100000';
-  }
-  raw.org.monthlyCapUsd = '1000000';
-  raw.gateway = { ...raw.gateway, batchWindow: opts.window, batchItemsPerRun: opts.itemsPerRun };
-  const result = validateConfig(raw, 'bench config', { dataDir });
-  if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-  return result.config;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+function batchBenchConfig(dataDir: string, opts: ReturnType<typeof flags>): GovernorConfig {
+  return benchConfig(dataDir, (raw) => {
+    for (const team of Object.values(raw.teams)) {
+      team.rpm = opts.rpm;
+      team.monthlyBudgetUsd = '100000';
+    }
+    raw.org.monthlyCapUsd = '1000000';
+    raw.gateway = { ...raw.gateway, batchWindow: opts.window, batchItemsPerRun: opts.itemsPerRun };
   });
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 async function main(): Promise<number> {
@@ -103,7 +73,7 @@ async function main(): Promise<number> {
       `bench:batch: ${opts.lines} lines, emulator latency ${opts.latencyMs} ms, window ${opts.window}, ` +
         `${opts.itemsPerRun} items per run, team rpm ${opts.rpm}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`,
     );
-    const config = benchConfig(dataDir, opts);
+    const config = batchBenchConfig(dataDir, opts);
     const temporalPort = await freePort();
     stack = await startStack({
       config,

@@ -10,23 +10,20 @@
  *                             [--requests 200,800,2000] [--sustained-concurrency 64]
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import Groq from 'groq-sdk';
-import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../activities/alerts';
 import type { SqlQueryable } from '../ledger';
-import { DEFAULT_CONFIG_PATH, validateConfig, type GovernorConfig } from '../domain/config';
 import { issueKey } from '../client/services/gateway-keys';
 import { startStack, type RunningStack } from '../client/services/stack';
+import { benchConfig, freePort, freePortPair, table } from './support';
 
 const TEAM = 'chatbot';
 const MODEL = 'llama-3.1-8b-instant';
 const WARMUP = 20;
-const HUGE = { rpm: 10_000_000, rpd: 1_000_000_000, tpm: 1_000_000_000, tpd: 1_000_000_000_000 };
 
 interface Options {
   levels: number[];
@@ -90,51 +87,6 @@ function options(argv: string[]): Options {
     quick,
     profile: values.profile === true,
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port p with p+1000 free too (the dev server's Web UI). */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    if ((await portFree(port)) && (await portFree(port + 1000))) return port;
-  }
-  throw new Error('no free port pair');
-}
-
-/** The embedded defaults with rate limits far above what the benchmark sends: it measures overhead, not limits. */
-function benchConfig(dataDir: string): GovernorConfig {
-  const raw = parseYaml(readFileSync(DEFAULT_CONFIG_PATH, 'utf8')) as {
-    groq: { limits: Record<string, unknown> };
-    teams: Record<string, Record<string, unknown>>;
-  };
-  for (const model of Object.keys(raw.groq.limits)) raw.groq.limits[model] = { ...HUGE };
-  for (const team of Object.values(raw.teams)) {
-    team.rpm = HUGE.rpm;
-    team.tpm = HUGE.tpm;
-    team.concurrency = 4096;
-  }
-  const result = validateConfig(raw, 'bench config', { dataDir });
-  if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-  return result.config;
 }
 
 interface RunResult {
@@ -207,13 +159,6 @@ function summarize(result: RunResult): Summary {
     rps: result.latencies.length / (result.elapsedMs / 1000),
     errors: result.errors,
   };
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
