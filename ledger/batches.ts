@@ -161,19 +161,19 @@ const STATUS_STAMP: Partial<Record<BatchStatus, string>> = {
   cancelled: 'cancelled_at',
 };
 
-export interface NewBatch {
-  id: string;
-  team: string;
-  gatewayKeyId: string;
-  inputFileId: string;
-  endpoint: string;
-  completionWindow: string;
-  windowMs: number;
-  mode: BatchRow['mode'];
-  skipInvalidLines: boolean;
-  metadata: Record<string, string> | null;
-  now: Date;
-}
+export type NewBatch = Pick<
+  BatchRow,
+  | 'id'
+  | 'team'
+  | 'gatewayKeyId'
+  | 'inputFileId'
+  | 'endpoint'
+  | 'completionWindow'
+  | 'windowMs'
+  | 'mode'
+  | 'skipInvalidLines'
+  | 'metadata'
+> & { now: Date };
 
 function toItem(row: SqlRow): BatchItem {
   return {
