@@ -9,29 +9,20 @@ import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createGroqClientFactory } from '../../activities/groq-client';
-import type { KeyAlert } from '../../activities/key-alerts';
-import type { SecretStore } from '../../activities/secret-store';
-import type { VersionedKeyResolver } from '../../activities/versioned-keys';
 import { emulatorConfigFor } from '../../client/services/upstream';
 import { startEmulator, type RunningEmulator } from '../../emulator';
 import { openLedger, periodOf, type LedgerStore } from '../../ledger';
 import { listKeyVersions } from '../../ledger/key-versions';
 import { activityDeps } from '../../workers/dependencies';
 import { testConfig } from './test-config';
-import { KEY, rotationParts } from './rotation-parts';
+import { KEY, rotationParts, type RotationParts } from './rotation-parts';
 import { workflowBundle } from './temporal';
 
 export { KEY, NEW_KEY_AT_EMULATOR, rotationParts, type RotationParts } from './rotation-parts';
 
-export interface RotationStack {
+export interface RotationStack extends Omit<RotationParts, 'rotation'> {
   ledger: LedgerStore;
   emulator: RunningEmulator;
-  store: SecretStore;
-  resolver: VersionedKeyResolver;
-  dataDir: string;
-  alerts: KeyAlert[];
-  oldSecret: string;
-  newSecret: string;
   activities: ActivityDeps;
   worker(connection: NativeConnection, taskQueue: string, options?: Partial<WorkerOptions>): Promise<Worker>;
   versions(): ReturnType<typeof listKeyVersions>;
