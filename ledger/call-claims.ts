@@ -38,3 +38,14 @@ export async function callWasClaimed(db: SqlQueryable, reservationId: string): P
   );
   return rows[0]?.claimed ?? false;
 }
+
+/** Who claimed the reservation's call (null: nobody, so no upstream call can have happened). */
+export async function callClaimedBy(db: SqlQueryable, reservationId: string): Promise<string | null> {
+  const { rows } = await db.query<{ claimed_at: unknown; claimed_by: string | null }>(
+    'SELECT call_claimed_at AS claimed_at, call_claimed_by AS claimed_by FROM budget_reservations WHERE id = $1',
+    [reservationId],
+  );
+  const row = rows[0];
+  if (!row || row.claimed_at === null || row.claimed_at === undefined) return null;
+  return row.claimed_by ?? '';
+}

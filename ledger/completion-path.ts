@@ -102,7 +102,8 @@ export interface BookCompletionInput {
 export async function bookCompletion(db: SqlClient | SqlSession, input: BookCompletionInput): Promise<void> {
   await db.transaction(async (tx) => {
     const session = inTransaction(tx);
-    await settle(session, input.reservationId, input.cost);
+    // booked before (a recovering run and the original both had the answer): nothing more to do
+    if (!(await settle(session, input.reservationId, input.cost)).changed) return;
     await recordUsage(tx, input.usage);
     await recordUpstreamHeaders(session, input.model, input.headers, input.now);
     await correctTokens(session, { leaseId: input.leaseId, actualTokens: input.actualTokens });

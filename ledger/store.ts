@@ -29,7 +29,7 @@ import {
   touchGatewayKey,
   type CreateGatewayKeyInput,
 } from './keys';
-import { callWasClaimed, claimCall } from './call-claims';
+import { callClaimedBy, callWasClaimed, claimCall } from './call-claims';
 import { bookCompletion, policySnapshot, spendOfScopes, type BookCompletionInput } from './completion-path';
 import type { MigrationReport } from './migrate';
 import { getTeamPause, listPausedTeams, setTeamPause, type SetPauseInput } from './pauses';
@@ -94,6 +94,10 @@ export class LedgerStore {
   }
   callWasClaimed(reservationId: string) {
     return callWasClaimed(this.sql, reservationId);
+  }
+  /** who claimed the reservation's call; null when nobody did */
+  callClaimedBy(reservationId: string) {
+    return callClaimedBy(this.sql, reservationId);
   }
   listUnknown(filter: { period?: string; limit?: number } = {}) {
     return listUnknown(this.sql, filter);

@@ -11,6 +11,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { refusalBody } from '../../domain/api-errors';
+import { claimedViaEgress } from '../../domain/egress';
 import type { ChatRequest } from '../../domain/chat-request';
 import { promptTokenBound, promptTokenEstimate } from '../../domain/prompt-tokens';
 import { periodOf } from '../../ledger';
@@ -19,7 +20,7 @@ import { asBigint, asNullableString } from '../../ledger/sql';
 import { reservationIdFor, reserveBudget } from '../completion/budget';
 import type { CompletionDeps } from '../completion/deps';
 import type { AttemptRef, CallInput, CallResult } from '../completion/types';
-import { abandonAttempt } from '../completion/upstream-call';
+import { abandonAttempt, resumeCall } from '../completion/upstream-call';
 import type { ItemInput, ItemResult } from './types';
 
 export const ITEM_MAX_ATTEMPTS = 4;
@@ -106,13 +107,64 @@ export async function runItem(
     };
   };
 
+  const maxAttempts = input.maxAttempts ?? ITEM_MAX_ATTEMPTS;
+  /** What a call's result makes of the item: done, or wait and try again. */
+  const afterCall = async (result: CallResult, attempt: number, ref: AttemptRef): Promise<ItemResult> => {
+    switch (result.kind) {
+      case 'not_admitted':
+        if (result.retryAfterMs !== null) return { kind: 'wait', afterMs: Math.max(50, result.retryAfterMs) };
+        await deps.ledger.release(ref.reservationId);
+        return finish({
+          state: 'failed',
+          statusCode: 429,
+          upstreamRequestId: null,
+          response: refusalBody({
+            code: 'rate_limit_exceeded',
+            message: `The request is larger than a rate limit of team ${team.name} or model ${model} allows.`,
+          }) as unknown as Record<string, unknown>,
+          error: null,
+          costNanos: 0n,
+        });
+      case 'success':
+        return finish({
+          state: 'succeeded',
+          statusCode: 200,
+          upstreamRequestId: result.upstreamRequestId,
+          response: result.completion,
+          error: null,
+          costNanos: BigInt(result.usage.costNanos),
+        });
+      case 'unknown':
+        return { kind: 'wait', afterMs: backoffMs(attempt) };
+      case 'upstream_error':
+        if (result.retryable && attempt < maxAttempts) {
+          return { kind: 'wait', afterMs: result.retryAfterMs ?? backoffMs(attempt) };
+        }
+        return finish({
+          state: 'failed',
+          statusCode: result.status,
+          upstreamRequestId: null,
+          response: result.body as unknown as Record<string, unknown>,
+          error: null,
+          costNanos: 0n,
+        });
+    }
+  };
+
   // Where did the current attempt get to? (an attempt just started got nowhere yet)
   let attempt = item.attempts;
   const resumed = !item.started && attempt > 0;
   if (resumed) {
     const reservation = await deps.ledger.getReservation(reservationIdFor(requestId, attempt));
-    const claimed = reservation ? await deps.ledger.callWasClaimed(reservation.id) : false;
-    if (reservation && (claimed || reservation.state !== 'held')) {
+    const claimedBy = reservation ? await deps.ledger.callClaimedBy(reservation.id) : null;
+    if (reservation && (claimedBy !== null || reservation.state !== 'held')) {
+      const ref = refOf(attempt, reservation.period);
+      if (claimedViaEgress(claimedBy) && (reservation.state === 'held' || reservation.state === 'settled')) {
+        // its egress outlived the run that died: book (or give again, with its body) the answer it journaled
+        const result = await resumeCall(deps, ref, { wait: true });
+        if (result.kind === 'success' || result.kind === 'upstream_error')
+          return afterCall(result, attempt, ref);
+      }
       const usage = await deps.ledger.sql.query(
         `SELECT outcome, cost_nanos, upstream_request_id FROM usage_records WHERE request_id = $1 AND attempt = $2`,
         [requestId, attempt],
@@ -130,13 +182,13 @@ export async function runItem(
         });
       }
       // ended (released after an error) or died mid-call (stays charged as unknown): a new attempt
-      if (reservation.state === 'held') await abandonAttempt(deps, refOf(attempt, reservation.period));
+      const current = await deps.ledger.getReservation(ref.reservationId);
+      if (current?.state === 'held') await abandonAttempt(deps, ref);
       attempt = 0;
     }
   }
   if (attempt === 0) attempt = (await store.nextAttempt(input.batchId, input.seq)) ?? 0;
   if (attempt === 0) return runItem(deps, call, input); // finished meanwhile
-  const maxAttempts = input.maxAttempts ?? ITEM_MAX_ATTEMPTS;
   if (attempt > maxAttempts) {
     return finish({
       state: 'failed',
@@ -182,45 +234,7 @@ export async function runItem(
       interactive: false,
     },
   });
-  switch (result.kind) {
-    case 'not_admitted':
-      if (result.retryAfterMs !== null) return { kind: 'wait', afterMs: Math.max(50, result.retryAfterMs) };
-      await deps.ledger.release(ref.reservationId);
-      return finish({
-        state: 'failed',
-        statusCode: 429,
-        upstreamRequestId: null,
-        response: refusalBody({
-          code: 'rate_limit_exceeded',
-          message: `The request is larger than a rate limit of team ${team.name} or model ${model} allows.`,
-        }) as unknown as Record<string, unknown>,
-        error: null,
-        costNanos: 0n,
-      });
-    case 'success':
-      return finish({
-        state: 'succeeded',
-        statusCode: 200,
-        upstreamRequestId: result.upstreamRequestId,
-        response: result.completion,
-        error: null,
-        costNanos: BigInt(result.usage.costNanos),
-      });
-    case 'unknown':
-      return { kind: 'wait', afterMs: backoffMs(attempt) };
-    case 'upstream_error':
-      if (result.retryable && attempt < maxAttempts) {
-        return { kind: 'wait', afterMs: result.retryAfterMs ?? backoffMs(attempt) };
-      }
-      return finish({
-        state: 'failed',
-        statusCode: result.status,
-        upstreamRequestId: null,
-        response: result.body as unknown as Record<string, unknown>,
-        error: null,
-        costNanos: 0n,
-      });
-  }
+  return afterCall(result, attempt, ref);
 }
 
 /**

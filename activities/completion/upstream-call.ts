@@ -5,8 +5,10 @@
  */
 import { APIConnectionError, APIError } from 'groq-sdk';
 import type { ApiErrorBody } from '../../domain/api-errors';
-import type { UsageAttempt } from '../../ledger';
+import { claimedViaEgress, EGRESS_CLAIM_SUFFIX, EGRESS_HEADERS } from '../../domain/egress';
 import { costOf } from '../../domain/pricing';
+import type { UsageAttempt } from '../../ledger';
+import { UpstreamCallJournal } from '../../ledger/upstream-calls';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import type { AttemptRef, CallInput, CallResult } from './types';
@@ -22,60 +24,265 @@ export function retryAfterMs(headers: Headers | undefined): number | undefined {
   return undefined;
 }
 
-function errorBody(error: APIError): ApiErrorBody {
-  const raw = error.error as Record<string, unknown> | undefined;
-  const inner = (raw && typeof raw.error === 'object' ? raw.error : raw) as
+function errorBody(status: number, raw: unknown, fallback: string): ApiErrorBody {
+  const outer = raw as Record<string, unknown> | undefined;
+  const inner = (outer && typeof outer.error === 'object' ? outer.error : outer) as
     Record<string, unknown> | undefined;
-  const message = typeof inner?.message === 'string' ? inner.message : error.message;
+  const message = typeof inner?.message === 'string' ? inner.message : fallback;
   return {
     error: {
       message,
       type: typeof inner?.type === 'string' ? inner.type : 'api_error',
-      code: typeof inner?.code === 'string' ? inner.code : `upstream_${error.status ?? 'error'}`,
+      code: typeof inner?.code === 'string' ? inner.code : `upstream_${status}`,
       ...(typeof inner?.param === 'string' ? { param: inner.param } : {}),
     },
   };
 }
 
-/**
- * Book an attempt whose call may have reached Groq but whose answer was lost (the worker died, the
- * connection broke, the activity timed out): the reservation stays charged and is flagged. An attempt
- * that never claimed its reservation made no call, and its hold is simply returned.
- */
-export async function abandonAttempt(deps: CompletionDeps, ref: AttemptRef): Promise<'unknown' | 'released'> {
-  const now = deps.now();
-  await deps.ledger.releaseLease(ref.leaseId, now);
-  if (!(await deps.ledger.callWasClaimed(ref.reservationId))) {
-    const reservation = await deps.ledger.getReservation(ref.reservationId);
-    if (reservation?.state === 'held') await deps.ledger.release(ref.reservationId);
-    return 'released';
-  }
-  const reservation = await deps.ledger.getReservation(ref.reservationId);
-  if (reservation?.state === 'held') await deps.ledger.markUnknown(ref.reservationId);
-  await deps.ledger.recordUsage({
+/** The usage row of an attempt, with what is known of its call. */
+function usageRowOf(
+  ref: AttemptRef,
+  keyVersion: number,
+  outcome: 'success' | 'error' | 'unknown',
+  fields: {
+    promptTokens?: number;
+    completionTokens?: number;
+    cachedTokens?: number;
+    costNanos?: bigint;
+    upstreamRequestId?: string | null;
+    httpStatus?: number | null;
+    startedAt: Date;
+    finishedAt: Date;
+  },
+): UsageAttempt {
+  return {
     requestId: ref.requestId,
     attempt: ref.attempt,
     period: ref.period,
     team: ref.team,
     model: ref.model,
     keyName: ref.upstreamKey,
-    keyVersion: 0,
+    keyVersion,
     gatewayKeyId: ref.gatewayKeyId,
     reservationId: ref.reservationId,
-    promptTokens: 0,
-    completionTokens: 0,
-    costNanos: 0n,
+    promptTokens: fields.promptTokens ?? 0,
+    completionTokens: fields.completionTokens ?? 0,
+    cachedTokens: fields.cachedTokens ?? 0,
+    costNanos: fields.costNanos ?? 0n,
     batch: ref.batch,
-    outcome: 'unknown',
-    startedAt: new Date(now),
-    finishedAt: new Date(now),
-  });
+    upstreamRequestId: fields.upstreamRequestId ?? null,
+    httpStatus: fields.httpStatus ?? null,
+    outcome,
+    startedAt: fields.startedAt,
+    finishedAt: fields.finishedAt,
+  };
+}
+
+/** The attempt stays charged and flagged: Groq may have run its call, and nobody can know the answer. */
+async function holdAsUnknown(deps: CompletionDeps, ref: AttemptRef): Promise<'unknown'> {
+  const now = deps.now();
+  const reservation = await deps.ledger.getReservation(ref.reservationId);
+  if (reservation?.state === 'held') await deps.ledger.markUnknown(ref.reservationId);
+  await deps.ledger.recordUsage(
+    usageRowOf(ref, 0, 'unknown', { startedAt: new Date(now), finishedAt: new Date(now) }),
+  );
   deps.log.warn('upstream attempt of unknown outcome; its reservation stays charged for reconciliation', {
     requestId: ref.requestId,
     attempt: ref.attempt,
     reservationId: ref.reservationId,
   });
   return 'unknown';
+}
+
+/** What Groq answered to a call: its status, headers and (parsed) body. */
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+/**
+ * Book Groq's answer to an attempt: usage and exact cost for a completion (in one transaction with the
+ * settlement, Groq's rate-limit headers, the token correction and the lease's end), nothing for an error
+ * Groq does not bill. The same for an answer just received and one read back from the egress journal.
+ */
+async function bookAnswer(
+  deps: CompletionDeps,
+  input: AttemptRef,
+  keyVersion: number,
+  answer: Answer,
+  startedAt: Date,
+): Promise<CallResult> {
+  const now = deps.now();
+  if (answer.status >= 200 && answer.status < 300) {
+    const data = answer.body as {
+      usage?: {
+        prompt_tokens?: number;
+        completion_tokens?: number;
+        prompt_tokens_details?: { cached_tokens?: number };
+      };
+      x_groq?: { id?: string };
+    };
+    const promptTokens = data.usage?.prompt_tokens ?? 0;
+    const completionTokens = data.usage?.completion_tokens ?? 0;
+    const cachedTokens = data.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+    const cost = costOf(
+      deps.config().pricing,
+      input.model,
+      { promptTokens, completionTokens, cachedTokens },
+      { batch: input.batch },
+    );
+    const upstreamRequestId = answer.headers.get('x-request-id') ?? data.x_groq?.id ?? null;
+    await deps.ledger.bookCompletion({
+      reservationId: input.reservationId,
+      cost,
+      usage: usageRowOf(input, keyVersion, 'success', {
+        promptTokens,
+        completionTokens,
+        cachedTokens,
+        costNanos: cost,
+        upstreamRequestId,
+        httpStatus: answer.status,
+        startedAt,
+        finishedAt: new Date(now),
+      }),
+      leaseId: input.leaseId,
+      actualTokens: promptTokens - cachedTokens + completionTokens,
+      model: input.model,
+      headers: answer.headers,
+      now,
+    });
+    return {
+      kind: 'success',
+      completion: answer.body as Record<string, unknown>,
+      usage: { promptTokens, completionTokens, cachedTokens, costNanos: cost.toString() },
+      upstreamRequestId,
+      keyVersion,
+    };
+  }
+  // Groq answered with an error: it bills nothing for it
+  await deps.ledger.recordUpstreamHeaders(input.model, answer.headers, now);
+  await deps.ledger.recordUsage(
+    usageRowOf(input, keyVersion, 'error', {
+      httpStatus: answer.status,
+      upstreamRequestId: answer.headers.get('x-request-id'),
+      startedAt,
+      finishedAt: new Date(now),
+    }),
+  );
+  const reservation = await deps.ledger.getReservation(input.reservationId);
+  if (reservation?.state === 'held' || reservation?.state === 'unknown') {
+    await deps.ledger.release(input.reservationId);
+  }
+  await deps.ledger.correctTokens({ leaseId: input.leaseId, actualTokens: 0 });
+  await deps.ledger.releaseLease(input.leaseId, now);
+  const after = retryAfterMs(answer.headers);
+  // a rejected key version is marked suspect; the next attempt fails over when another version is valid
+  const failover =
+    answer.status === 401 && (await deps.groq.keyRejected(input.upstreamKey, keyVersion)).failover;
+  return {
+    kind: 'upstream_error',
+    status: answer.status,
+    body: errorBody(answer.status, answer.body, `Groq answered ${answer.status}.`),
+    retryable: RETRYABLE_STATUS.has(answer.status) || failover,
+    ...(after !== undefined ? { retryAfterMs: after } : {}),
+    keyRejected: answer.status === 401,
+  };
+}
+
+function parsedBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: { message: text.slice(0, 500), type: 'api_error' } };
+  }
+}
+
+/**
+ * An attempt whose call went through an egress and whose run is gone (its worker died, or its answer
+ * never reached it): what did the egress journal? An answer is booked as if it had just arrived; a call
+ * the egress never began is fenced, so it never will be, and its hold is returned; a call without an
+ * answer stays charged as unknown. With `wait`, a call the egress is still making is waited for (its
+ * lease bounds the wait). Booking is idempotent, so an answer booked before (the run died after booking,
+ * before its result was stored) is given again, with its body, and charged once.
+ */
+export async function resumeCall(
+  deps: CompletionDeps,
+  ref: AttemptRef,
+  options: { wait: boolean },
+): Promise<CallResult | { kind: 'never_sent' }> {
+  const journal = new UpstreamCallJournal(deps.ledger.sql);
+  for (;;) {
+    const row = await journal.get(ref.reservationId);
+    if (!row) {
+      // nothing journaled: a held reservation is fenced (never sent); any other was settled without it
+      const reservation = await deps.ledger.getReservation(ref.reservationId);
+      if (reservation?.state !== 'held') return { kind: 'unknown' };
+      if (!(await journal.fence(ref.reservationId))) continue;
+    } else if (row.state === 'answered' && row.answer) {
+      const { answer } = row;
+      deps.log.info('upstream answer recovered from the egress journal', {
+        requestId: ref.requestId,
+        attempt: ref.attempt,
+        reservationId: ref.reservationId,
+      });
+      return bookAnswer(
+        deps,
+        ref,
+        row.keyVersion,
+        { status: answer.status, headers: new Headers(answer.headers), body: parsedBody(answer.body) },
+        row.createdAt,
+      );
+    } else if (row.state === 'sending') {
+      if (!row.leaseLive) {
+        if (!(await journal.abandonExpired(ref.reservationId))) continue;
+      } else if (options.wait) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      await deps.ledger.releaseLease(ref.leaseId, deps.now());
+      await holdAsUnknown(deps, ref);
+      return { kind: 'unknown' };
+    } else if (row.state !== 'fenced') {
+      // failed or abandoned: the call may have run at Groq without an answer
+      await deps.ledger.releaseLease(ref.leaseId, deps.now());
+      await holdAsUnknown(deps, ref);
+      return { kind: 'unknown' };
+    }
+    // fenced: the egress never sent it and never will
+    await deps.ledger.releaseLease(ref.leaseId, deps.now());
+    const reservation = await deps.ledger.getReservation(ref.reservationId);
+    if (reservation?.state === 'held') await deps.ledger.release(ref.reservationId);
+    return { kind: 'never_sent' };
+  }
+}
+
+/**
+ * Book an attempt whose call may have reached Groq but whose answer was lost (the worker died, the
+ * connection broke, the activity timed out): the reservation stays charged and is flagged. An attempt
+ * that never claimed its reservation made no call, and its hold is simply returned. One whose call went
+ * through an egress is settled from the egress journal when it can be (`resumeCall`, without waiting).
+ */
+export async function abandonAttempt(
+  deps: CompletionDeps,
+  ref: AttemptRef,
+): Promise<'unknown' | 'released' | 'booked'> {
+  const now = deps.now();
+  await deps.ledger.releaseLease(ref.leaseId, now);
+  const claimedBy = await deps.ledger.callClaimedBy(ref.reservationId);
+  if (claimedBy === null) {
+    const reservation = await deps.ledger.getReservation(ref.reservationId);
+    if (reservation?.state === 'held') await deps.ledger.release(ref.reservationId);
+    return 'released';
+  }
+  if (claimedViaEgress(claimedBy)) {
+    const reservation = await deps.ledger.getReservation(ref.reservationId);
+    if (reservation?.state !== 'held') return reservation?.state === 'released' ? 'released' : 'unknown';
+    const resumed = await resumeCall(deps, ref, { wait: false });
+    if (resumed.kind === 'never_sent') return 'released';
+    return resumed.kind === 'unknown' ? 'unknown' : 'booked';
+  }
+  return holdAsUnknown(deps, ref);
 }
 
 export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<CallResult> {
@@ -89,13 +296,21 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
     });
     if (!capacity.admitted) return { kind: 'not_admitted', retryAfterMs: capacity.retryAfterMs };
   }
-  const claim = await deps.ledger.claimCall(input.reservationId, deps.identity);
+  const { client, version, viaEgress } = await deps.groq.callClientFor(input.upstreamKey);
+  const claim = await deps.ledger.claimCall(
+    input.reservationId,
+    viaEgress ? `${deps.identity}${EGRESS_CLAIM_SUFFIX}` : deps.identity,
+  );
   if (!claim.claimed) {
+    // claimed before by a run that is gone: through an egress, its answer may be in the journal
+    if ('claimedBy' in claim && claimedViaEgress(claim.claimedBy)) {
+      const resumed = await resumeCall(deps, input, { wait: true });
+      return resumed.kind === 'never_sent' ? { kind: 'unknown' } : resumed;
+    }
     await abandonAttempt(deps, input);
     return { kind: 'unknown' };
   }
   const startedAt = new Date(deps.now());
-  const { client, version } = await deps.groq.clientFor(input.upstreamKey);
   const body: Record<string, unknown> = {
     ...input.request,
     max_completion_tokens: input.maxCompletionTokens,
@@ -103,115 +318,52 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
   delete body.max_tokens;
   delete body.stream;
   delete body.stream_options;
-
-  const usageRow = (
-    outcome: 'success' | 'error',
-    fields: {
-      promptTokens?: number;
-      completionTokens?: number;
-      cachedTokens?: number;
-      costNanos?: bigint;
-      upstreamRequestId?: string | null;
-      httpStatus: number | null;
-    },
-  ): UsageAttempt => ({
-    requestId: input.requestId,
-    attempt: input.attempt,
-    period: input.period,
-    team: input.team,
-    model: input.model,
-    keyName: input.upstreamKey,
-    keyVersion: version,
-    gatewayKeyId: input.gatewayKeyId,
-    reservationId: input.reservationId,
-    promptTokens: fields.promptTokens ?? 0,
-    completionTokens: fields.completionTokens ?? 0,
-    cachedTokens: fields.cachedTokens ?? 0,
-    costNanos: fields.costNanos ?? 0n,
-    batch: input.batch,
-    upstreamRequestId: fields.upstreamRequestId ?? null,
-    httpStatus: fields.httpStatus,
-    outcome,
-    startedAt,
-    finishedAt: new Date(deps.now()),
-  });
-  const book = async (outcome: 'success' | 'error', fields: Parameters<typeof usageRow>[1]) => {
-    await deps.ledger.recordUsage(usageRow(outcome, fields));
-  };
+  const journaled = viaEgress
+    ? {
+        headers: {
+          [EGRESS_HEADERS.attempt]: input.reservationId,
+          [EGRESS_HEADERS.keyVersion]: String(version),
+        },
+      }
+    : undefined;
 
   try {
     const { data, response } = await client.chat.completions
-      .create(body as unknown as Parameters<typeof client.chat.completions.create>[0] & { stream?: false })
+      .create(
+        body as unknown as Parameters<typeof client.chat.completions.create>[0] & { stream?: false },
+        journaled,
+      )
       .withResponse();
-    const now = deps.now();
-    const usage = data.usage;
-    const promptTokens = usage?.prompt_tokens ?? 0;
-    const completionTokens = usage?.completion_tokens ?? 0;
-    const cachedTokens =
-      (usage as { prompt_tokens_details?: { cached_tokens?: number } } | undefined)?.prompt_tokens_details
-        ?.cached_tokens ?? 0;
-    const cost = costOf(
-      deps.config().pricing,
-      input.model,
-      { promptTokens, completionTokens, cachedTokens },
-      {
-        batch: input.batch,
-      },
+    return await bookAnswer(
+      deps,
+      input,
+      version,
+      { status: response.status, headers: response.headers, body: data },
+      startedAt,
     );
-    const upstreamRequestId =
-      response.headers.get('x-request-id') ?? (data as { x_groq?: { id?: string } }).x_groq?.id ?? null;
-    // settle, usage row, Groq's rate-limit headers, token correction and lease end: one transaction
-    await deps.ledger.bookCompletion({
-      reservationId: input.reservationId,
-      cost,
-      usage: usageRow('success', {
-        promptTokens,
-        completionTokens,
-        cachedTokens,
-        costNanos: cost,
-        upstreamRequestId,
-        httpStatus: 200,
-      }),
-      leaseId: input.leaseId,
-      actualTokens: promptTokens - cachedTokens + completionTokens,
-      model: input.model,
-      headers: response.headers,
-      now,
-    });
-    return {
-      kind: 'success',
-      completion: data as unknown as Record<string, unknown>,
-      usage: { promptTokens, completionTokens, cachedTokens, costNanos: cost.toString() },
-      upstreamRequestId,
-      keyVersion: version,
-    };
   } catch (error) {
-    if (error instanceof APIError && !(error instanceof APIConnectionError) && error.status !== undefined) {
-      // Groq answered with an error: it bills nothing for it
-      const now = deps.now();
-      if (error.headers) await deps.ledger.recordUpstreamHeaders(input.model, error.headers, now);
-      await book('error', {
-        httpStatus: error.status,
-        upstreamRequestId: error.headers?.get('x-request-id') ?? null,
-      });
-      await deps.ledger.release(input.reservationId);
-      await deps.ledger.correctTokens({ leaseId: input.leaseId, actualTokens: 0 });
-      await deps.ledger.releaseLease(input.leaseId, now);
-      const after = retryAfterMs(error.headers);
-      // a rejected key version is marked suspect; the next attempt fails over when another version is valid
-      const failover =
-        error.status === 401 && (await deps.groq.keyRejected(input.upstreamKey, version)).failover;
-      return {
-        kind: 'upstream_error',
-        status: error.status,
-        body: errorBody(error),
-        retryable: RETRYABLE_STATUS.has(error.status) || failover,
-        ...(after !== undefined ? { retryAfterMs: after } : {}),
-        keyRejected: error.status === 401,
-      };
+    if (
+      error instanceof APIError &&
+      !(error instanceof APIConnectionError) &&
+      error.status !== undefined &&
+      !error.headers?.get(EGRESS_HEADERS.error)
+    ) {
+      return bookAnswer(
+        deps,
+        input,
+        version,
+        { status: error.status, headers: error.headers ?? new Headers(), body: { error: error.error } },
+        startedAt,
+      );
     }
     // no answer (connection broke, timed out): Groq may or may not have run it
-    await abandonAttempt(deps, input);
+    if (viaEgress) {
+      // the egress may still have the answer, or know that it never sent the call
+      const resumed = await resumeCall(deps, input, { wait: true });
+      if (resumed.kind === 'success' || resumed.kind === 'upstream_error') return resumed;
+    } else {
+      await abandonAttempt(deps, input);
+    }
     return {
       kind: 'upstream_error',
       status: 502,

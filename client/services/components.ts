@@ -7,7 +7,11 @@ import { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createAlertSink, type Logger } from '../../activities/alerts';
-import { createGroqClientFactory, type GroqClientFactory } from '../../activities/groq-client';
+import {
+  createGroqClientFactory,
+  type EgressRoute,
+  type GroqClientFactory,
+} from '../../activities/groq-client';
 import type { RotationDeps } from '../../activities/rotation';
 import type { GovernorConfig } from '../../domain/config';
 import { TASK_QUEUES } from '../../domain/task-queues';
@@ -15,6 +19,7 @@ import type { LedgerStore } from '../../ledger';
 import { dataConverterFromKeys, describeCodecKeys, loadCodecKeys } from '../../workers/codec';
 import { activityDeps } from '../../workers/dependencies';
 import { createGovernorWorker } from '../../workers/worker';
+import { startEgressProcess, type EgressHandle } from '../../workers/egress/spawn';
 import { startGateway, type RunningGateway } from '../gateway/server';
 import { createAuthenticator } from './gateway-keys';
 import { ensureReportSchedule, REPORT_SCHEDULE_ID } from './report-schedule';
@@ -37,8 +42,37 @@ export async function loadDataConverter(
   return dataConverterFromKeys(keyring);
 }
 
-export function groqFactoryFor(upstream: Pick<Upstream, 'baseURL' | 'resolver'>): GroqClientFactory {
-  return createGroqClientFactory({ baseURL: upstream.baseURL, resolver: upstream.resolver });
+export function groqFactoryFor(
+  upstream: Pick<Upstream, 'baseURL' | 'resolver'>,
+  egress?: EgressRoute,
+): GroqClientFactory {
+  return createGroqClientFactory({
+    baseURL: upstream.baseURL,
+    resolver: upstream.resolver,
+    ...(egress ? { egress } : {}),
+  });
+}
+
+/**
+ * A worker's egress process (workers/egress), when its ledger is a PostgreSQL database the egress can
+ * journal to and GOVERNOR_EGRESS is not `off`: completion calls then go through it, and a call in flight
+ * when the worker dies still has its answer booked. With PGlite (one process) there is none.
+ */
+export async function startWorkerEgress(
+  ledger: LedgerStore,
+  upstream: Pick<Upstream, 'baseURL'>,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EgressHandle | undefined> {
+  if (ledger.driver !== 'postgres' || env.GOVERNOR_EGRESS === 'off' || !env.DATABASE_URL) return undefined;
+  const egress = await startEgressProcess({
+    upstreamBaseUrl: upstream.baseURL,
+    identity: `egress@${hostname()}:${process.pid}`,
+    env,
+    log,
+  });
+  log(`Egress: process ${egress.pid()} at ${egress.url()} (completion answers journaled in the ledger)`);
+  return egress;
 }
 
 export async function buildWorker(options: {

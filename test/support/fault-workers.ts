@@ -6,6 +6,7 @@
 import type { Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import type { Deployment, WorkerProcess } from './multiprocess';
+import { EGRESS_CLAIM_SUFFIX } from '../../domain/egress';
 
 interface Queryable {
   query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
@@ -34,7 +35,7 @@ export async function claimedCalls(sql: Queryable, worker: WorkerProcess, like =
   const { rows } = await sql.query(
     `SELECT COUNT(*) AS n FROM budget_reservations
       WHERE request_id LIKE $1 AND state = 'held' AND call_claimed_by LIKE $2`,
-    [like, `worker@%:${worker.child.pid}`],
+    [like, `worker@%:${worker.child.pid}${EGRESS_CLAIM_SUFFIX}`],
   );
   return Number(rows[0]?.n);
 }

@@ -3,7 +3,7 @@
  * ledger through DATABASE_URL, Groq through its key secrets). Run several for capacity; they share
  * rate limits and budgets through the ledger. Ctrl-C drains in-flight work and stops.
  */
-import { groqFactoryFor, buildWorker } from '../../services/components';
+import { groqFactoryFor, buildWorker, startWorkerEgress } from '../../services/components';
 import { clientOn, scheduleReports } from '../../services/components';
 import { connectWorker } from '../../../workers/worker';
 import { parseFlags, untilSignal } from '../args';
@@ -18,12 +18,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const base = await prepareProcess(parsed.values, io);
   if (!base) return 1;
   const connection = await connectWorker(base.target);
+  const egress = await startWorkerEgress(base.ledger, base.upstream, io.stdout);
   const worker = await buildWorker({
     connection,
     target: base.target,
     config: base.config,
     ledger: base.ledger,
-    groq: groqFactoryFor(base.upstream),
+    groq: groqFactoryFor(base.upstream, egress),
     dataConverter: base.dataConverter,
     logger: base.logger,
     rotation: base.rotation,
@@ -37,6 +38,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   ]);
   if (outcome === 'signal') worker.shutdown();
   await done.catch((error: unknown) => io.stderr(`worker: ${String(error)}`));
+  await egress?.close();
   await connection.close();
   await base.ledger.close();
   return outcome === 'signal' ? 0 : 1;

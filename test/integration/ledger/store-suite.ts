@@ -11,6 +11,7 @@ import { budgetTests } from './suite-budgets';
 import { keyAndAuditTests } from './suite-keys-audit';
 import { migrationTests } from './suite-migrations';
 import { rateLimitTests } from './suite-ratelimit';
+import { upstreamCallTests } from './suite-upstream-calls';
 import { usageTests } from './suite-usage';
 
 export function storeSuite(target: LedgerTestTarget): void {
@@ -34,5 +35,6 @@ export function storeSuite(target: LedgerTestTarget): void {
     usageTests(ledger);
     rateLimitTests(ledger);
     keyAndAuditTests(ledger);
+    upstreamCallTests(ledger);
   });
 }

@@ -1,12 +1,13 @@
 // Two `groq-governor worker` processes; one is killed with SIGKILL while it has calls to a slow Groq in
 // flight. Every request still completes (the surviving worker re-runs the workflow tasks once their
-// timeout passes), and no upstream call goes unbilled: each call the emulator billed is either booked as
-// a success with the same cost, or belongs to an attempt whose outcome is unknown and whose reservation
-// is still charged (state `unknown`, counted in held) for at least that call's cost.
+// timeout passes), and the ledger equals the emulator's bill: the dead worker's egress process finishes
+// its calls and journals their answers, and the surviving worker books those answers (and answers the
+// requests with them) instead of calling Groq again. Nothing is held as unknown, nothing billed twice.
 import Groq from 'groq-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresOrWarn, startDeployment, type Deployment } from '../../support/multiprocess';
 import { deploymentConfig } from '../../support/deployment-config';
+import { EGRESS_CLAIM_SUFFIX } from '../../../domain/egress';
 
 const MODEL = 'llama-3.1-8b-instant';
 const REQUESTS = 20;
@@ -27,7 +28,7 @@ describe.skipIf(postgres.error !== null)('a worker process dies mid-call', () =>
     await deployment?.close();
   }, 60_000);
 
-  it(`${REQUESTS} requests complete and every billed call is booked or held as unknown`, async () => {
+  it(`${REQUESTS} requests complete and every billed call is booked once at its cost`, async () => {
     const { emulator, ledger, gateway, workers } = deployment;
     const key = await deployment.issueMemberKey('crash');
     const groq = new Groq({ baseURL: gateway.url, apiKey: key, maxRetries: 0, timeout: 240_000 });
@@ -46,7 +47,7 @@ describe.skipIf(postgres.error !== null)('a worker process dies mid-call', () =>
 
     // kill the first worker once it has claimed calls that are now waiting on the slow emulator
     const victim = workers[0]!;
-    const claimer = `worker@%:${victim.child.pid}`;
+    const claimer = `worker@%:${victim.child.pid}${EGRESS_CLAIM_SUFFIX}`;
     const deadline = Date.now() + 60_000;
     let claimed = 0;
     while (claimed === 0) {
@@ -81,34 +82,25 @@ describe.skipIf(postgres.error !== null)('a worker process dies mid-call', () =>
         .filter((r) => r.outcome === 'success')
         .map((r) => [String(r.upstream_request_id), BigInt(String(r.cost_nanos))]),
     );
-    const unbooked = calls.filter((call) => !successByUpstreamId.has(call.request_id));
-    for (const call of calls) {
-      const booked = successByUpstreamId.get(call.request_id);
-      if (booked !== undefined) expect(booked).toBe(BigInt(call.cost_nanos));
-    }
-
-    // the calls Groq billed that no success row names: each needs its own attempt still held as unknown
+    for (const call of calls) expect(successByUpstreamId.get(call.request_id)).toBe(BigInt(call.cost_nanos));
+    const successes = usage.rows.filter((r) => r.outcome === 'success');
+    expect(successes).toHaveLength(REQUESTS);
+    expect(calls).toHaveLength(REQUESTS);
     const unknown = usage.rows.filter((r) => r.outcome === 'unknown');
-    for (const row of unknown) expect(row.state).toBe('unknown');
-    const holds = unknown.map((r) => BigInt(String(r.amount_nanos))).sort((a, b) => (a < b ? 1 : -1));
-    const costs = unbooked.map((c) => BigInt(c.cost_nanos)).sort((a, b) => (a < b ? 1 : -1));
-    expect(holds.length).toBeGreaterThanOrEqual(costs.length);
-    costs.forEach((cost, n) => expect(holds[n]! >= cost).toBe(true));
-    const heldUnknown = holds.reduce((sum, amount) => sum + amount, 0n);
+    expect(unknown).toHaveLength(0);
     const spend = await ledger.getTeamSpend('crash', String(usage.rows[0]?.period ?? currentPeriod()));
-    expect(spend.held).toBe(heldUnknown);
+    expect(spend.held).toBe(0n);
+    expect(spend.committed).toBe(calls.reduce((sum, call) => sum + BigInt(call.cost_nanos), 0n));
+    // the dead worker's calls were at the slow emulator, so their answers came from its egress's journal
+    const recovered = workers
+      .map((worker) => worker.output().split('recovered from the egress journal').length - 1)
+      .reduce((sum, n) => sum + n, 0);
+    expect(recovered).toBeGreaterThan(0);
 
     console.log(
       `worker-crash test: killed ${victim.name} after it claimed ${claimed} call(s); ${results.length} requests ok; ` +
-        `${calls.length} calls billed upstream, ${calls.length - unbooked.length} booked as success, ` +
-        `${unbooked.length} not booked; ${unknown.length} attempt(s) unknown and still held ` +
-        `(${heldUnknown} nanos):\n` +
-        unknown
-          .map(
-            (r) =>
-              `  unknown: ${String(r.request_id)}#${String(r.attempt)} holds ${String(r.amount_nanos)} nanos`,
-          )
-          .join('\n'),
+        `${calls.length} calls billed upstream, each booked once at its cost; ${recovered} answer(s) booked ` +
+        `from the dead worker's egress journal; 0 unknown.`,
     );
   }, 240_000);
 });
