@@ -1,7 +1,7 @@
 /** What the benchmarks share: free ports, the benchmark configuration and the printed tables. */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_CONFIG_PATH, validateConfig, type GovernorConfig } from '../domain/config';
 
 /** Rate limits far above what a benchmark sends: the benchmarks measure overhead, not limits. */
@@ -16,9 +16,12 @@ export interface RawBenchConfig {
 
 /**
  * The embedded default configuration with every model and team limit raised to HUGE (team concurrency
- * 4096), changed further by `adjust`, then validated.
+ * 4096), changed further by `adjust`, then validated; also as YAML, for a worker process of its own.
  */
-export function benchConfig(dataDir: string, adjust?: (raw: RawBenchConfig) => void): GovernorConfig {
+export function benchConfigWithYaml(
+  dataDir: string,
+  adjust?: (raw: RawBenchConfig) => void,
+): { config: GovernorConfig; yaml: string } {
   const raw = parseYaml(readFileSync(DEFAULT_CONFIG_PATH, 'utf8')) as RawBenchConfig;
   for (const model of Object.keys(raw.groq.limits)) raw.groq.limits[model] = { ...HUGE };
   for (const team of Object.values(raw.teams)) {
@@ -29,7 +32,11 @@ export function benchConfig(dataDir: string, adjust?: (raw: RawBenchConfig) => v
   adjust?.(raw);
   const result = validateConfig(raw, 'bench config', { dataDir });
   if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-  return result.config;
+  return { config: result.config, yaml: stringifyYaml(raw) };
+}
+
+export function benchConfig(dataDir: string, adjust?: (raw: RawBenchConfig) => void): GovernorConfig {
+  return benchConfigWithYaml(dataDir, adjust).config;
 }
 
 export async function freePort(): Promise<number> {

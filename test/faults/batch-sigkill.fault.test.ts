@@ -3,8 +3,8 @@
 // batch has made progress, the test kills a worker that has Groq calls of batch items in flight and
 // starts a new one. The batch still ends `completed` with every custom_id exactly once in its output;
 // each line is audited like a request (`batch:<id>:<custom_id>`): booked exactly once, and every call
-// the emulator billed booked at its cost or covered by an attempt kept charged as unknown (an answer
-// that arrived just before its worker died). Which item activities the kills interrupted is read from
+// the emulator billed booked at its cost (the dead worker's calls from its egress journal) or covered by
+// an attempt kept charged as unknown (only a call without any answer). Which item activities the kills interrupted is read from
 // the batch workflow's history (activities that started more than once).
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -4,7 +4,7 @@
  * exited, or was killed) or a signal asks it to stop, the egress stops accepting, lets every call in
  * flight receive and journal its answer, and exits.
  */
-import { openLedger } from '../../ledger';
+import { openPostgres } from '../../ledger/driver-postgres';
 import { UpstreamCallJournal } from '../../ledger/upstream-calls';
 import { startEgress, type RunningEgress } from './server';
 
@@ -40,10 +40,15 @@ process.once('message', (message: EgressSettings) => {
     try {
       const databaseUrl = process.env.DATABASE_URL;
       if (!databaseUrl) throw new Error('an egress needs DATABASE_URL (its journal is the shared ledger)');
-      const ledger = await openLedger({ databaseUrl, migrate: false, poolSize: 8 });
-      ledgerClose = () => ledger.close();
+      // the pg driver alone (no PGlite, no migrations: the worker applied them)
+      const sql = await openPostgres({
+        url: databaseUrl,
+        poolSize: 8,
+        applicationName: 'groq-governor-egress',
+      });
+      ledgerClose = () => sql.close();
       egress = await startEgress({
-        journal: new UpstreamCallJournal(ledger.sql),
+        journal: new UpstreamCallJournal(sql),
         upstreamBaseUrl: message.upstreamBaseUrl,
         token: message.token,
         identity: message.identity,
