@@ -8,7 +8,7 @@
  * own, as in production, and its peak RSS (with and without its egress) is measured alone.
  *
  *   npm run bench:batch -- [--lines 10000] [--latency-ms 50] [--window 32] [--items-per-run 500] [--rpm N]
- *                          [--worker-process]
+ *                          [--worker-process [--worker-node-options=--max-old-space-size=160]]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -39,6 +39,7 @@ function flags() {
       'items-per-run': { type: 'string', default: '500' },
       rpm: { type: 'string', default: '10000000' },
       'worker-process': { type: 'boolean', default: false },
+      'worker-node-options': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -54,6 +55,7 @@ function flags() {
     itemsPerRun: number('items-per-run'),
     rpm: number('rpm'),
     workerProcess: values['worker-process'],
+    workerNodeOptions: values['worker-node-options'],
   };
 }
 
@@ -87,7 +89,8 @@ async function main(): Promise<number> {
   try {
     out(
       `bench:batch: ${opts.lines} lines, emulator latency ${opts.latencyMs} ms, window ${opts.window}, ` +
-        `${opts.itemsPerRun} items per run, team rpm ${opts.rpm}; ${opts.workerProcess ? 'worker process of its own' : 'one process'}, ` +
+        `${opts.itemsPerRun} items per run, team rpm ${opts.rpm}; ` +
+        `${opts.workerProcess ? `worker process of its own${opts.workerNodeOptions ? ` (NODE_OPTIONS ${opts.workerNodeOptions})` : ''}` : 'one process'}, ` +
         `ledger ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`,
     );
     const { config, yaml } = batchBenchConfig(dataDir, opts);
@@ -99,7 +102,13 @@ async function main(): Promise<number> {
       const databaseUrl = process.env.DATABASE_URL;
       if (!databaseUrl)
         throw new Error('--worker-process needs DATABASE_URL (a worker process shares PostgreSQL)');
-      const split = await startSplitDeployment({ config, configYaml: yaml, dataDir, databaseUrl });
+      const split = await startSplitDeployment({
+        config,
+        configYaml: yaml,
+        dataDir,
+        databaseUrl,
+        ...(opts.workerNodeOptions ? { workerNodeOptions: opts.workerNodeOptions } : {}),
+      });
       stop = () => split.stop();
       ({ ledger, emulator, client } = split);
       gatewayUrl = split.gateway.url;

@@ -63,6 +63,8 @@ export async function startSplitDeployment(options: {
   configYaml: string;
   dataDir: string;
   databaseUrl: string;
+  /** NODE_OPTIONS of the worker process (e.g. `--max-old-space-size=160`) */
+  workerNodeOptions?: string;
 }): Promise<SplitDeployment> {
   const { config, dataDir } = options;
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -102,6 +104,7 @@ export async function startSplitDeployment(options: {
       GOVERNOR_CODEC_KEY: codecKey,
       LOG_LEVEL: 'warn',
     });
+    if (options.workerNodeOptions) env.NODE_OPTIONS = options.workerNodeOptions;
     delete env.GROQ_API_KEY;
     const worker = spawn(
       process.execPath,

@@ -6,17 +6,11 @@
 // reservation claimed and calls nobody.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCompletionActivities, type CompletionActivities } from '../../../activities/completion';
+import type { CompletionActivities } from '../../../activities/completion';
 import type { CallInput } from '../../../activities/completion/types';
-import { createGroqClientFactory } from '../../../activities/groq-client';
-import { staticKeyResolver } from '../../../activities/upstream-keys';
-import { parseChatRequest } from '../../../domain/chat-request';
-import { promptTokenBound } from '../../../domain/prompt-tokens';
+import { expectBookedOnce, prepareAttempt, workerActivities as workerOf } from '../../support/call-step';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
-import { newRequestId } from '../../../client/gateway/request-id';
 import { devServerEnv } from '../../support/temporal';
-
-const MODEL = 'llama-3.1-8b-instant';
 
 describe('the call step run twice for one attempt', () => {
   let env: TestWorkflowEnvironment;
@@ -33,88 +27,11 @@ describe('the call step run twice for one attempt', () => {
     await env?.teardown();
   });
 
-  /** A worker's completion activities, as `createActivities` builds them, on the stack's ledger and emulator. */
-  function workerActivities(identity: string): CompletionActivities {
-    const groq = createGroqClientFactory({
-      baseURL: stack.emulator.url,
-      resolver: staticKeyResolver(new Map(Object.entries(stack.emulator.addedKeys))),
-    });
-    return createCompletionActivities({
-      ledger: stack.ledger,
-      config: () => stack.config,
-      groq,
-      alerts: { notify: async () => undefined },
-      log: { info: () => undefined, warn: () => undefined },
-      now: Date.now,
-      identity,
-    });
-  }
-
-  /** The steps before the call, as the workflow runs them: policy, reservation, admission. */
-  async function attempt(activities: CompletionActivities): Promise<CallInput> {
-    const requestId = newRequestId();
-    const parsed = parseChatRequest({
-      model: MODEL,
-      messages: [{ role: 'user', content: `Run me once ${requestId} [[emulator:completion_tokens=12]]` }],
-      max_completion_tokens: 20,
-    });
-    if (!parsed.ok) throw new Error(parsed.message);
-    const policy = await activities.checkPolicy({
-      requestId,
-      gatewayKeyId,
-      model: MODEL,
-      interactive: true,
-      maxCompletionTokens: 20,
-    });
-    if (!policy.ok) throw new Error(policy.refusal.message);
-    const reservation = await activities.reserveBudget({
-      requestId,
-      attempt: 1,
-      team: policy.team,
-      period: policy.period,
-      model: MODEL,
-      promptTokenBound: promptTokenBound(parsed.request.messages),
-      maxCompletionTokens: 20,
-      batch: false,
-    });
-    if (!reservation.ok) throw new Error(reservation.refusal.message);
-    const leaseId = `${requestId}#1`;
-    const capacity = await activities.acquireCapacity({
-      leaseId,
-      team: policy.team,
-      model: MODEL,
-      tokens: 100,
-      interactive: true,
-    });
-    expect(capacity.admitted).toBe(true);
-    return {
-      requestId,
-      attempt: 1,
-      reservationId: reservation.reservationId,
-      leaseId,
-      team: policy.team,
-      period: policy.period,
-      model: MODEL,
-      upstreamKey: policy.upstreamKey,
-      gatewayKeyId,
-      batch: false,
-      request: parsed.request,
-      maxCompletionTokens: 20,
-    };
-  }
-
-  async function bookedOnce(input: CallInput, upstreamRequestId: string | null) {
-    const calls = stack.emulator.billedCalls().filter((call) => call.request_id === upstreamRequestId);
-    expect(calls).toHaveLength(1);
-    const reservation = await stack.ledger.getReservation(input.reservationId);
-    expect(reservation).toMatchObject({ state: 'settled', settledAmount: BigInt(calls[0]!.cost_nanos) });
-    const rows = (await stack.ledger.listUsage({ period: input.period, limit: 10_000 })).filter(
-      (row) => row.requestId === input.requestId,
-    );
-    expect(rows.map((row) => [row.outcome, row.costNanos])).toEqual([
-      ['success', BigInt(calls[0]!.cost_nanos)],
-    ]);
-  }
+  const workerActivities = (identity: string) => workerOf(stack, identity);
+  const attempt = (activities: CompletionActivities) =>
+    prepareAttempt(activities, gatewayKeyId, { label: 'Run me once', admit: true });
+  const bookedOnce = (input: CallInput, upstreamRequestId: string | null) =>
+    expectBookedOnce(stack, input, upstreamRequestId);
 
   it('gives a second run after the first finished the first run result, and calls Groq once', async () => {
     const activities = workerActivities('rerun-worker-a');

@@ -6,20 +6,20 @@
 import { request as httpRequest } from 'node:http';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCompletionActivities, type CompletionActivities } from '../../../activities/completion';
+import type { CompletionActivities } from '../../../activities/completion';
 import type { CallInput } from '../../../activities/completion/types';
-import { createGroqClientFactory } from '../../../activities/groq-client';
-import { staticKeyResolver } from '../../../activities/upstream-keys';
-import { newRequestId } from '../../../client/gateway/request-id';
-import { parseChatRequest } from '../../../domain/chat-request';
 import { EGRESS_CLAIM_SUFFIX, EGRESS_HEADERS } from '../../../domain/egress';
-import { promptTokenBound } from '../../../domain/prompt-tokens';
 import { UpstreamCallJournal } from '../../../ledger/upstream-calls';
 import { startEgress, type RunningEgress } from '../../../workers/egress/server';
+import {
+  CALL_MODEL as MODEL,
+  expectBookedOnce,
+  prepareAttempt,
+  workerActivities as workerOf,
+} from '../../support/call-step';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
 import { devServerEnv } from '../../support/temporal';
 
-const MODEL = 'llama-3.1-8b-instant';
 const TOKEN = 'test-egress-token';
 
 describe('the egress journals every completion call', () => {
@@ -51,67 +51,13 @@ describe('the egress journals every completion call', () => {
   const secrets = () => new Map(Object.entries(stack.emulator.addedKeys));
 
   /** A worker's completion activities, with its calls through `egressUrl` (or straight to the emulator). */
-  function workerActivities(identity: string, egressUrl: string | null = egress.url): CompletionActivities {
-    const groq = createGroqClientFactory({
-      baseURL: stack.emulator.url,
-      resolver: staticKeyResolver(secrets()),
+  const workerActivities = (identity: string, egressUrl: string | null = egress.url) =>
+    workerOf(stack, identity, {
       timeoutMs: 10_000,
       ...(egressUrl ? { egress: { url: () => egressUrl, token: TOKEN } } : {}),
     });
-    return createCompletionActivities({
-      ledger: stack.ledger,
-      config: () => stack.config,
-      groq,
-      alerts: { notify: async () => undefined },
-      log: { info: () => undefined, warn: () => undefined },
-      now: Date.now,
-      identity,
-    });
-  }
-
-  /** The steps before the call, as the workflow runs them: policy, reservation, admission. */
-  async function attempt(activities: CompletionActivities): Promise<CallInput> {
-    const requestId = newRequestId();
-    const parsed = parseChatRequest({
-      model: MODEL,
-      messages: [{ role: 'user', content: `Journal me ${requestId} [[emulator:completion_tokens=12]]` }],
-      max_completion_tokens: 20,
-    });
-    if (!parsed.ok) throw new Error(parsed.message);
-    const policy = await activities.checkPolicy({
-      requestId,
-      gatewayKeyId,
-      model: MODEL,
-      interactive: true,
-      maxCompletionTokens: 20,
-    });
-    if (!policy.ok) throw new Error(policy.refusal.message);
-    const reservation = await activities.reserveBudget({
-      requestId,
-      attempt: 1,
-      team: policy.team,
-      period: policy.period,
-      model: MODEL,
-      promptTokenBound: promptTokenBound(parsed.request.messages),
-      maxCompletionTokens: 20,
-      batch: false,
-    });
-    if (!reservation.ok) throw new Error(reservation.refusal.message);
-    return {
-      requestId,
-      attempt: 1,
-      reservationId: reservation.reservationId,
-      leaseId: `${requestId}#1`,
-      team: policy.team,
-      period: policy.period,
-      model: MODEL,
-      upstreamKey: policy.upstreamKey,
-      gatewayKeyId,
-      batch: false,
-      request: parsed.request,
-      maxCompletionTokens: 20,
-    };
-  }
+  const attempt = (activities: CompletionActivities) =>
+    prepareAttempt(activities, gatewayKeyId, { label: 'Journal me', admit: false });
 
   /** What a worker sends for `input` before it dies: the request reaches the egress, the worker is gone. */
   function sendAndVanish(input: CallInput, headers: Record<string, string> = {}): Promise<void> {
@@ -141,18 +87,8 @@ describe('the egress journals every completion call', () => {
     });
   }
 
-  async function bookedOnce(input: CallInput, upstreamRequestId: string | null) {
-    const calls = stack.emulator.billedCalls().filter((call) => call.request_id === upstreamRequestId);
-    expect(calls).toHaveLength(1);
-    const reservation = await stack.ledger.getReservation(input.reservationId);
-    expect(reservation).toMatchObject({ state: 'settled', settledAmount: BigInt(calls[0]!.cost_nanos) });
-    const rows = (await stack.ledger.listUsage({ period: input.period, limit: 10_000 })).filter(
-      (row) => row.requestId === input.requestId,
-    );
-    expect(rows.map((row) => [row.outcome, row.costNanos])).toEqual([
-      ['success', BigInt(calls[0]!.cost_nanos)],
-    ]);
-  }
+  const bookedOnce = (input: CallInput, upstreamRequestId: string | null) =>
+    expectBookedOnce(stack, input, upstreamRequestId);
 
   it('passes a call through with groq-sdk, books it at the billed cost and journals its answer', async () => {
     const activities = workerActivities('egress-worker-a');
