@@ -221,6 +221,9 @@ export async function resumeCall(
       if (!(await journal.fence(ref.reservationId))) continue;
     } else if (row.state === 'answered' && row.answer) {
       const { answer } = row;
+      // an attempt already given up as unknown keeps that booking (its usage row says so) until reconciled
+      const reservation = await deps.ledger.getReservation(ref.reservationId);
+      if (reservation?.state !== 'held' && reservation?.state !== 'settled') return { kind: 'unknown' };
       deps.log.info('upstream answer recovered from the egress journal', {
         requestId: ref.requestId,
         attempt: ref.attempt,
