@@ -30,15 +30,6 @@ export async function claimCall(
   return { claimed: false, claimedBy: row.call_claimed_by, state: row.state };
 }
 
-/** Whether a call was ever claimed on the reservation (false: no upstream call can have happened). */
-export async function callWasClaimed(db: SqlQueryable, reservationId: string): Promise<boolean> {
-  const { rows } = await db.query<{ claimed: boolean }>(
-    'SELECT call_claimed_at IS NOT NULL AS claimed FROM budget_reservations WHERE id = $1',
-    [reservationId],
-  );
-  return rows[0]?.claimed ?? false;
-}
-
 /** Who claimed the reservation's call (null: nobody, so no upstream call can have happened). */
 export async function callClaimedBy(db: SqlQueryable, reservationId: string): Promise<string | null> {
   const { rows } = await db.query<{ claimed_at: unknown; claimed_by: string | null }>(
@@ -48,4 +39,9 @@ export async function callClaimedBy(db: SqlQueryable, reservationId: string): Pr
   const row = rows[0];
   if (!row || row.claimed_at === null || row.claimed_at === undefined) return null;
   return row.claimed_by ?? '';
+}
+
+/** Whether a call was ever claimed on the reservation (false: no upstream call can have happened). */
+export async function callWasClaimed(db: SqlQueryable, reservationId: string): Promise<boolean> {
+  return (await callClaimedBy(db, reservationId)) !== null;
 }

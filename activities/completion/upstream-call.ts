@@ -214,12 +214,7 @@ export async function resumeCall(
   const journal = new UpstreamCallJournal(deps.ledger.sql);
   for (;;) {
     const row = await journal.get(ref.reservationId);
-    if (!row) {
-      // nothing journaled: a held reservation is fenced (never sent); any other was settled without it
-      const reservation = await deps.ledger.getReservation(ref.reservationId);
-      if (reservation?.state !== 'held') return { kind: 'unknown' };
-      if (!(await journal.fence(ref.reservationId))) continue;
-    } else if (row.state === 'answered' && row.answer) {
+    if (row?.state === 'answered' && row.answer) {
       const { answer } = row;
       // an attempt already given up as unknown keeps that booking (its usage row says so) until reconciled
       const reservation = await deps.ledger.getReservation(ref.reservationId);
@@ -236,24 +231,28 @@ export async function resumeCall(
         { status: answer.status, headers: new Headers(answer.headers), body: parsedBody(answer.body) },
         row.createdAt,
       );
-    } else if (row.state === 'sending') {
-      if (!row.leaseLive) {
-        if (!(await journal.abandonExpired(ref.reservationId))) continue;
-      } else if (options.wait) {
+    }
+    if (row?.state === 'sending') {
+      // still being made: wait for it, or give up on it once its lease is over (its egress died too)
+      if (row.leaseLive && options.wait) {
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
-      await deps.ledger.releaseLease(ref.leaseId, deps.now());
-      await holdAsUnknown(deps, ref);
-      return { kind: 'unknown' };
-    } else if (row.state !== 'fenced') {
-      // failed or abandoned: the call may have run at Groq without an answer
-      await deps.ledger.releaseLease(ref.leaseId, deps.now());
+      if (!row.leaseLive && !(await journal.abandonExpired(ref.reservationId))) continue;
+    }
+    if (!row) {
+      // nothing journaled: a held reservation is fenced (never sent); any other was settled without it
+      const reservation = await deps.ledger.getReservation(ref.reservationId);
+      if (reservation?.state !== 'held') return { kind: 'unknown' };
+      if (!(await journal.fence(ref.reservationId))) continue;
+    }
+    await deps.ledger.releaseLease(ref.leaseId, deps.now());
+    if (row && row.state !== 'fenced') {
+      // sending, failed or abandoned: the call may have run at Groq without an answer
       await holdAsUnknown(deps, ref);
       return { kind: 'unknown' };
     }
     // fenced: the egress never sent it and never will
-    await deps.ledger.releaseLease(ref.leaseId, deps.now());
     const reservation = await deps.ledger.getReservation(ref.reservationId);
     if (reservation?.state === 'held') await deps.ledger.release(ref.reservationId);
     return { kind: 'never_sent' };
@@ -279,8 +278,6 @@ export async function abandonAttempt(
     return 'released';
   }
   if (claimedViaEgress(claimedBy)) {
-    const reservation = await deps.ledger.getReservation(ref.reservationId);
-    if (reservation?.state !== 'held') return reservation?.state === 'released' ? 'released' : 'unknown';
     const resumed = await resumeCall(deps, ref, { wait: false });
     if (resumed.kind === 'never_sent') return 'released';
     return resumed.kind === 'unknown' ? 'unknown' : 'booked';
