@@ -43,7 +43,7 @@ import {
   type AcquireInput,
 } from './ratelimit';
 import { metricsSnapshot } from './metrics';
-import type { SqlClient } from './sql';
+import type { SqlClient, SqlQueryable } from './sql';
 import type { HeaderSource, UpstreamObservation } from './upstream-headers';
 import {
   listUsage,
@@ -73,6 +73,20 @@ export class LedgerStore {
 
   close(): Promise<void> {
     return this.sql.close();
+  }
+
+  /**
+   * Run `fn` with a store whose every method runs inside one transaction: the steps that must decide
+   * together (policy, reservation and admission of a request) pay one BEGIN/COMMIT and one wait for
+   * the connection instead of one each. A retryable failure (a deadlock, a RetryTransaction thrown by
+   * a step) runs `fn` again from the start, so `fn` must only touch the database through the store it
+   * is given, and every step in it must be idempotent (they are: reservation and lease ids are the
+   * caller's).
+   */
+  transaction<T>(fn: (ledger: LedgerStore) => Promise<T>): Promise<T> {
+    return this.sql.transaction((tx) =>
+      fn(new LedgerStore(transactionClient(this.sql, tx), this.migrations)),
+    );
   }
 
   // budgets
@@ -217,4 +231,16 @@ export class LedgerStore {
   listAudit(filter: AuditFilter = {}) {
     return listAudit(this.sql, filter);
   }
+}
+
+/** An open transaction seen as a client: statements run in it, and a nested transaction is the same one. */
+function transactionClient(outer: SqlClient, tx: SqlQueryable): SqlClient {
+  return {
+    driver: outer.driver,
+    query: (text, params) => tx.query(text, params),
+    exec: (script) => tx.exec(script),
+    transaction: (fn) => fn(tx),
+    withLock: () => Promise.reject(new Error('withLock is not available inside a transaction')),
+    close: () => Promise.reject(new Error('a transaction is closed by its owner')),
+  };
 }

@@ -1,5 +1,6 @@
 /** The governed-completion activities, built from their dependencies. */
 import { checkAlerts } from './alerts';
+import { authorize } from './authorize';
 import { recordRefusal, reserveBudget } from './budget';
 import { oncePerAttempt } from './call-once';
 import { acquireCapacity } from './capacity';
@@ -9,6 +10,7 @@ import { bookStream, type BookStreamInput } from './stream-booking';
 import type {
   AlertsInput,
   AttemptRef,
+  AuthorizeInput,
   CallInput,
   CapacityInput,
   PolicyInput,
@@ -24,6 +26,7 @@ export function createCompletionActivities(deps: CompletionDeps) {
   const callOnce = oncePerAttempt((input) => callGroq(deps, input));
   return {
     checkPolicy: (input: PolicyInput) => checkPolicy(deps, input),
+    authorize: (input: AuthorizeInput) => authorize(deps, input),
     reserveBudget: (input: ReserveInput) => reserveBudget(deps, input),
     acquireCapacity: (input: CapacityInput) => acquireCapacity(deps, input),
     callGroq: (input: CallInput) => callOnce(input),

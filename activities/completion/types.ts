@@ -41,6 +41,30 @@ export interface ReserveInput {
 export type ReserveResult =
   { ok: true; reservationId: string; amountNanos: string } | { ok: false; refusal: Refusal };
 
+/**
+ * The first attempt's three decisions in one step: policy, the budget reservation of the worst case
+ * and admission by the shared rate limiter, decided in one ledger transaction.
+ */
+export interface AuthorizeInput extends PolicyInput {
+  /** the attempt whose reservation and lease this step makes */
+  attempt: number;
+  /** upper bound of the prompt's tokens (the reservation's worst case) */
+  promptTokenBound: number;
+  /** estimate of the prompt's tokens (admission counts it plus the completion allowance) */
+  promptTokenEstimate: number;
+}
+
+export type AuthorizeResult =
+  | {
+      ok: true;
+      policy: Extract<PolicyResult, { ok: true }>;
+      reservationId: string;
+      /** tokens admission counted: the prompt estimate plus the completion allowance */
+      tokens: number;
+      capacity: CapacityResult;
+    }
+  | { ok: false; refusal: Refusal; stage: 'policy' | 'budget' };
+
 export interface CapacityInput {
   leaseId: string;
   team: string;
@@ -59,6 +83,8 @@ export interface CallInput extends AttemptRef {
    * the time Groq sees the call); absent: the caller admitted it already
    */
   admission?: { tokens: number; interactive: boolean };
+  /** check the budget alerts after a completion is booked, in this same step (`alertsChecked`) */
+  alerts?: boolean;
 }
 
 export interface BilledUsage {
@@ -77,6 +103,8 @@ export type CallResult =
       usage: BilledUsage;
       upstreamRequestId: string | null;
       keyVersion: number;
+      /** the alerts were checked in the call step (asked with `alerts`); otherwise the caller checks them */
+      alertsChecked?: boolean;
     }
   | {
       kind: 'upstream_error';

@@ -9,6 +9,7 @@ import { claimedViaEgress, EGRESS_CLAIM_SUFFIX, EGRESS_HEADERS } from '../../dom
 import { costOf } from '../../domain/pricing';
 import type { UsageAttempt } from '../../ledger';
 import { UpstreamCallJournal } from '../../ledger/upstream-calls';
+import { checkAlerts } from './alerts';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import type { AttemptRef, CallInput, CallResult } from './types';
@@ -285,7 +286,27 @@ export async function abandonAttempt(
   return holdAsUnknown(deps, ref);
 }
 
+/**
+ * The call step: `callUpstream`, then, when asked and the completion was booked, the budget alerts in the
+ * same step (a booking changes the spend the alerts read). An alert check that fails leaves
+ * `alertsChecked` unset, and the workflow runs the alert step on its own, with its retries.
+ */
 export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<CallResult> {
+  const result = await callUpstream(deps, input);
+  if (!input.alerts || result.kind !== 'success') return result;
+  try {
+    await checkAlerts(deps, { team: input.team, period: input.period });
+    return { ...result, alertsChecked: true };
+  } catch (error) {
+    deps.log.warn('budget alerts after a booking failed; the workflow checks them again', {
+      requestId: input.requestId,
+      error: String(error),
+    });
+    return result;
+  }
+}
+
+async function callUpstream(deps: CompletionDeps, input: CallInput): Promise<CallResult> {
   if (input.admission) {
     const capacity = await acquireCapacity(deps, {
       leaseId: input.leaseId,

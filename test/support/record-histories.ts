@@ -1,8 +1,8 @@
 /**
  * Records the workflow histories that the replay test guards: runs each scenario on a fresh dev server
  * and writes its history to test/fixtures/histories/. Run it when a workflow change is intended:
- *   npx tsx test/support/record-histories.ts
- * then commit the new files next to the old ones (old histories must keep replaying, or the change
+ *   npx tsx test/support/record-histories.ts [NAME-PREFIX]
+ * (only the scenarios whose name starts with NAME-PREFIX, when given), then commit the new files next to the old ones (old histories must keep replaying, or the change
  * needs a patch()).
  */
 import { Client, Connection } from '@temporalio/client';
@@ -18,6 +18,9 @@ import {
   writeHistory,
 } from './history-recording';
 
+// The histories of governedCompletion before its two-step patch (governedCompletion-success,
+// -model-refused, -retried-429) were recorded by this script's scenarios under those names; they stay as
+// they are and keep replaying through the unpatched branch.
 // governed completions run against a real ledger (in memory) and the emulator, with a member key
 const parts = await completionRecordingParts();
 const { emulator, member } = parts;
@@ -52,19 +55,19 @@ const scenarios: Scenario[] = [
     activities: createActivities(recoveringUpstream(10).deps),
   },
   {
-    name: 'governedCompletion-success',
+    name: 'governedCompletion-two-steps-success',
     workflowType: 'governedCompletion',
     args: [completion('req_recordsuccess0000000000000', { max_completion_tokens: 20 })],
     activities: completionActivities,
   },
   {
-    name: 'governedCompletion-model-refused',
+    name: 'governedCompletion-two-steps-model-refused',
     workflowType: 'governedCompletion',
     args: [completion('req_recordrefused0000000000000', { model: 'llama-3.3-70b-versatile' })],
     activities: completionActivities,
   },
   {
-    name: 'governedCompletion-retried-429',
+    name: 'governedCompletion-two-steps-retried-429',
     workflowType: 'governedCompletion',
     args: [completion('req_record429000000000000000000'.slice(0, 30), { max_completion_tokens: 10 })],
     activities: completionActivities,
@@ -77,7 +80,8 @@ await withRecordingServer(17233, async (server) => {
   const client = new Client({ connection });
   const workerConnection = await NativeConnection.connect({ address: server.address });
   try {
-    for (const scenario of scenarios) {
+    const only = process.argv[2];
+    for (const scenario of scenarios.filter((s) => !only || s.name.startsWith(only))) {
       const taskQueue = `record-${scenario.name}`;
       const worker = await Worker.create({
         connection: workerConnection,

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { completionWorkflowId } from '../../../domain/request-ids';
 import { ENCODING_ENCRYPTED } from '../../../workers/codec';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
+import { TWO_STEP_PATCH } from '../../../workflows/governed-completion';
 import { describeFindings, findForbidden, scanHistories, type HistoryScan } from '../../support/history-scan';
 import { devServerEnv } from '../../support/temporal';
 
@@ -103,18 +104,34 @@ describe('history privacy of governed completions (codec on, through the gateway
     expect(types).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED');
     // Temporal's core SDK writes each local activity marker's bookkeeping (`details.data`: sequence
     // number, activity id and type, attempt, times) itself, outside the data converter; the activity's
-    // result (`details.result`) is encrypted like everything else
+    // result (`details.result`) is encrypted like everything else; so does a patch marker's
+    // `details.patch-data` (the patch's name), and the `TemporalChangeVersion` search attribute that
+    // lists the patches a workflow has taken
     const plain = raw.payloads.filter((payload) => payload.encoding !== ENCODING_ENCRYPTED);
     for (const payload of plain) {
+      if (payload.eventType === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES') {
+        expect(payload.path).toMatch(/\.indexedFields\.TemporalChangeVersion$/);
+        continue;
+      }
       expect(payload.eventType).toBe('EVENT_TYPE_MARKER_RECORDED');
-      expect(payload.path).toMatch(/\.markerRecordedEventAttributes\.details\.data\.payloads\[0\]$/);
+      expect(payload.path).toMatch(
+        /\.markerRecordedEventAttributes\.details\.(data|patch-data)\.payloads\[0\]$/,
+      );
     }
     const activityTypes = new Set<string>();
+    const patches = new Set<string>();
     for (const workflowId of workflowIds) {
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
       for (const event of history.events ?? []) {
         const details = event.markerRecordedEventAttributes?.details;
         if (!details) continue;
+        if (details['patch-data']) {
+          const patch = JSON.parse(
+            Buffer.from(details['patch-data'].payloads![0]!.data!).toString('utf8'),
+          ) as { id?: unknown };
+          patches.add(String(patch.id));
+          continue;
+        }
         expect(details.result?.payloads?.[0]?.metadata?.encoding).toEqual(Buffer.from(ENCODING_ENCRYPTED));
         const data = JSON.parse(Buffer.from(details.data!.payloads![0]!.data!).toString('utf8')) as Record<
           string,
@@ -137,9 +154,10 @@ describe('history privacy of governed completions (codec on, through the gateway
         activityTypes.add(String(data.activity_type));
       }
     }
-    expect([...activityTypes].sort()).toEqual(
-      ['acquireCapacity', 'bookStream', 'callGroq', 'checkAlerts', 'checkPolicy', 'reserveBudget'].sort(),
-    );
+    // the JSON completion: authorize, then the call (its alerts inside); the stream: authorize, then
+    // its booking and alerts after the gateway's report
+    expect([...activityTypes].sort()).toEqual(['authorize', 'bookStream', 'callGroq', 'checkAlerts'].sort());
+    expect([...patches]).toEqual([TWO_STEP_PATCH]);
   });
 
   it('leaves no prompt, completion text, gateway key secret or upstream key in any raw history', () => {

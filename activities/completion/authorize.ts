@@ -1,0 +1,45 @@
+/**
+ * The authorize step: policy, the budget reservation of the attempt's worst case and admission by the
+ * shared rate limiter, in one ledger transaction (one BEGIN/COMMIT and one wait for the connection
+ * instead of three). The same rules as the three separate steps, through the same code: only the
+ * transaction is shared. A request refused by policy or budget leaves what those steps leave (its
+ * refusal row; a refused reservation); one the limiter cannot admit yet keeps its reservation, and the
+ * workflow waits for room as it does after a separate admission.
+ */
+import { reserveBudget } from './budget';
+import { acquireCapacity } from './capacity';
+import type { CompletionDeps } from './deps';
+import { checkPolicy } from './policy';
+import type { AuthorizeInput, AuthorizeResult } from './types';
+
+export function leaseIdFor(requestId: string, attempt: number): string {
+  return `${requestId}#${attempt}`;
+}
+
+export async function authorize(deps: CompletionDeps, input: AuthorizeInput): Promise<AuthorizeResult> {
+  return deps.ledger.transaction(async (ledger) => {
+    const step = { ...deps, ledger };
+    const policy = await checkPolicy(step, input);
+    if (!policy.ok) return { ok: false, refusal: policy.refusal, stage: 'policy' };
+    const reservation = await reserveBudget(step, {
+      requestId: input.requestId,
+      attempt: input.attempt,
+      team: policy.team,
+      period: policy.period,
+      model: policy.model,
+      promptTokenBound: input.promptTokenBound,
+      maxCompletionTokens: policy.maxCompletionTokens,
+      batch: !input.interactive,
+    });
+    if (!reservation.ok) return { ok: false, refusal: reservation.refusal, stage: 'budget' };
+    const tokens = input.promptTokenEstimate + policy.maxCompletionTokens;
+    const capacity = await acquireCapacity(step, {
+      leaseId: leaseIdFor(input.requestId, input.attempt),
+      team: policy.team,
+      model: policy.model,
+      tokens,
+      interactive: input.interactive,
+    });
+    return { ok: true, policy, reservationId: reservation.reservationId, tokens, capacity };
+  });
+}
