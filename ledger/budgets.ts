@@ -147,25 +147,35 @@ interface LockedBudget {
   held: Nanos;
 }
 
-/** Create-or-lock one budget row, recording the caller's current limit; returns its locked balances. */
-async function lockBudget(
+/**
+ * Create-or-lock the budget rows of `scopes` (org first, then the team: the upsert takes each row's
+ * lock in the order of its input, whether it inserts the row or finds it), recording the caller's
+ * current limits; returns their locked balances by scope.
+ */
+async function lockBudgets(
   tx: SqlQueryable,
-  scope: string,
   period: string,
-  limit: Nanos | null,
-): Promise<LockedBudget> {
+  scopes: ReadonlyArray<{ scope: string; limit: Nanos | null }>,
+): Promise<Map<string, LockedBudget>> {
   const { rows } = await tx.query(
-    `INSERT INTO budgets (scope, period, limit_nanos) VALUES ($1, $2, $3)
+    `INSERT INTO budgets (scope, period, limit_nanos)
+     SELECT s.scope, $2, s.limit_nanos FROM unnest($1::text[], $3::bigint[]) WITH ORDINALITY AS s(scope, limit_nanos, n)
+      ORDER BY s.n
      ON CONFLICT (scope, period) DO UPDATE SET limit_nanos = EXCLUDED.limit_nanos, updated_at = now()
-     RETURNING committed_nanos, held_nanos`,
-    [scope, period, limit],
+     RETURNING scope, committed_nanos, held_nanos`,
+    [scopes.map(({ scope }) => scope), period, scopes.map(({ limit }) => limit?.toString() ?? null)],
   );
-  const row = rows[0];
-  if (!row) throw new Error(`budget row ${scope} ${period} was not returned`);
-  return {
-    committed: asBigint(row.committed_nanos, 'committed_nanos'),
-    held: asBigint(row.held_nanos, 'held_nanos'),
-  };
+  const locked = new Map<string, LockedBudget>();
+  for (const row of rows) {
+    locked.set(asString(row.scope, 'scope'), {
+      committed: asBigint(row.committed_nanos, 'committed_nanos'),
+      held: asBigint(row.held_nanos, 'held_nanos'),
+    });
+  }
+  for (const { scope } of scopes) {
+    if (!locked.has(scope)) throw new Error(`budget row ${scope} ${period} was not returned`);
+  }
+  return locked;
 }
 
 function room(limit: Nanos | null, budget: LockedBudget, amount: Nanos): { fits: boolean; remaining: Nanos } {
@@ -192,14 +202,12 @@ export async function reserve(db: SqlSession, input: ReserveInput): Promise<Rese
     const earlier = await findReservation(tx, input.reservationId);
     if (earlier) return replay(earlier, input);
 
-    // lock order: org, then team (one statement each, so the order is fixed)
-    const org = await lockBudget(tx, ORG_SCOPE, input.period, input.orgLimit);
-    const team =
-      input.team === null ? null : await lockBudget(tx, teamScope(input.team), input.period, input.teamLimit);
-
-    // a concurrent call with the same id may have committed while this one waited for the locks
-    const raced = await findReservation(tx, input.reservationId);
-    if (raced) return replay(raced, input);
+    // lock order: org, then team (one statement)
+    const scopes = [{ scope: ORG_SCOPE, limit: input.orgLimit }];
+    if (input.team !== null) scopes.push({ scope: teamScope(input.team), limit: input.teamLimit });
+    const locked = await lockBudgets(tx, input.period, scopes);
+    const org = locked.get(ORG_SCOPE)!;
+    const team = input.team === null ? null : locked.get(teamScope(input.team))!;
 
     let refusal: { reason: BudgetRefusalReason; remaining: Nanos } | null = null;
     const teamRoom = team === null ? null : room(input.teamLimit, team, input.amount);
@@ -207,11 +215,18 @@ export async function reserve(db: SqlSession, input: ReserveInput): Promise<Rese
     if (teamRoom && !teamRoom.fits) refusal = { reason: 'team_budget', remaining: teamRoom.remaining };
     else if (!orgRoom.fits) refusal = { reason: 'org_budget', remaining: orgRoom.remaining };
 
+    // the reservation and, when it holds, the held amount of its budget rows, in one statement
     const { rows } = await tx.query(
-      `INSERT INTO budget_reservations (id, request_id, team, period, amount_nanos, state, refusal_reason, remaining_nanos)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (id) DO NOTHING
-       RETURNING ${RESERVATION_COLUMNS}`,
+      `WITH inserted AS (
+         INSERT INTO budget_reservations (id, request_id, team, period, amount_nanos, state, refusal_reason, remaining_nanos)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING ${RESERVATION_COLUMNS}
+       ), held AS (
+         UPDATE budgets SET held_nanos = held_nanos + $5, updated_at = now()
+          WHERE period = $4 AND scope = ANY($9::text[]) AND EXISTS (SELECT 1 FROM inserted WHERE state = 'held')
+       )
+       SELECT * FROM inserted`,
       [
         input.reservationId,
         input.requestId,
@@ -221,43 +236,56 @@ export async function reserve(db: SqlSession, input: ReserveInput): Promise<Rese
         refusal ? 'refused' : 'held',
         refusal?.reason ?? null,
         refusal?.remaining ?? null,
+        scopes.map(({ scope }) => scope),
       ],
     );
-    // same id inserted concurrently for another period (different locks): start over and replay it
+    // the same id was reserved concurrently while this call waited for the locks: start over and
+    // replay it (nothing was held: the held amount is added only with this call's own row)
     if (!rows[0]) throw new RetryTransaction(`reservation ${input.reservationId} was created concurrently`);
     const reservation = toReservation(rows[0]);
     if (refusal) return { ok: false, ...refusal, reservation, replayed: false };
-
-    await addToBudget(tx, ORG_SCOPE, input.period, { held: input.amount });
-    if (input.team !== null)
-      await addToBudget(tx, teamScope(input.team), input.period, { held: input.amount });
     return { ok: true, reservation, replayed: false };
   });
 }
 
-async function addToBudget(
-  tx: SqlQueryable,
-  scope: string,
-  period: string,
-  delta: { held?: Nanos; committed?: Nanos },
-): Promise<void> {
-  const result = await tx.query(
-    `UPDATE budgets SET held_nanos = held_nanos + $3, committed_nanos = committed_nanos + $4, updated_at = now()
-     WHERE scope = $1 AND period = $2`,
-    [scope, period, delta.held ?? 0n, delta.committed ?? 0n],
-  );
-  if (result.rowCount !== 1) throw new Error(`budget row ${scope} ${period} is missing`);
-}
-
-/** Apply `delta` to the org row, then the team row: the same lock order as reserve. */
+/**
+ * Apply `delta` to the reservation's budget rows (org, then team: they are locked in that order, as
+ * `reserve` locks them) and move the reservation to `state`, in one statement.
+ */
 async function moveMoney(
   tx: SqlQueryable,
   reservation: Reservation,
   delta: { held?: Nanos; committed?: Nanos },
-) {
-  await addToBudget(tx, ORG_SCOPE, reservation.period, delta);
-  if (reservation.team !== null)
-    await addToBudget(tx, teamScope(reservation.team), reservation.period, delta);
+  state: ReservationState,
+  settled: Nanos | null = null,
+): Promise<Reservation> {
+  const scopes = [ORG_SCOPE];
+  if (reservation.team !== null) scopes.push(teamScope(reservation.team));
+  const { rows } = await tx.query(
+    `WITH moved AS (
+       UPDATE budgets b
+          SET held_nanos = b.held_nanos + $3, committed_nanos = b.committed_nanos + $4, updated_at = now()
+         FROM (SELECT scope FROM budgets WHERE period = $2 AND scope = ANY($5::text[])
+                ORDER BY scope COLLATE "C" FOR UPDATE) l
+        WHERE b.period = $2 AND b.scope = l.scope
+        RETURNING b.scope
+     )
+     ${setStateSql('$1', '$6', '$7')} AND (SELECT count(*) FROM moved) = $8
+     RETURNING ${RESERVATION_COLUMNS}`,
+    [
+      reservation.id,
+      reservation.period,
+      delta.held ?? 0n,
+      delta.committed ?? 0n,
+      scopes,
+      state,
+      settled,
+      scopes.length,
+    ],
+  );
+  if (!rows[0])
+    throw new Error(`a budget row of reservation ${reservation.id} (${reservation.period}) is missing`);
+  return toReservation(rows[0]);
 }
 
 type Transition = (tx: SqlQueryable, current: Reservation) => Promise<ReservationChange>;
@@ -275,21 +303,20 @@ async function transition(
   });
 }
 
-async function setState(
-  tx: SqlQueryable,
-  id: string,
-  state: ReservationState,
-  settled: Nanos | null = null,
-): Promise<Reservation> {
-  const { rows } = await tx.query(
-    `UPDATE budget_reservations
-        SET state = $2, settled_nanos = $3, updated_at = now(),
-            unknown_at = CASE WHEN $2 = 'unknown' THEN now() ELSE unknown_at END,
-            resolved_at = CASE WHEN $2 IN ('settled', 'released') THEN now() ELSE resolved_at END
-      WHERE id = $1
-      RETURNING ${RESERVATION_COLUMNS}`,
-    [id, state, settled],
-  );
+/** The reservation's state change, with the placeholders of its id, new state and settled amount. */
+function setStateSql(id: string, state: string, settled: string): string {
+  return `UPDATE budget_reservations
+        SET state = ${state}, settled_nanos = ${settled}, updated_at = now(),
+            unknown_at = CASE WHEN ${state} = 'unknown' THEN now() ELSE unknown_at END,
+            resolved_at = CASE WHEN ${state} IN ('settled', 'released') THEN now() ELSE resolved_at END
+      WHERE id = ${id}`;
+}
+
+async function setState(tx: SqlQueryable, id: string, state: ReservationState): Promise<Reservation> {
+  const { rows } = await tx.query(`${setStateSql('$1', '$2', 'NULL')} RETURNING ${RESERVATION_COLUMNS}`, [
+    id,
+    state,
+  ]);
   if (!rows[0]) throw new ReservationNotFoundError(id);
   return toReservation(rows[0]);
 }
@@ -319,8 +346,14 @@ export async function settle(
     if (current.state !== 'held' && current.state !== 'unknown') {
       throw new ReservationStateError(current.id, current.state, 'settle');
     }
-    await moveMoney(tx, current, { held: -current.amount, committed: actualCost });
-    return { reservation: await setState(tx, current.id, 'settled', actualCost), changed: true };
+    const reservation = await moveMoney(
+      tx,
+      current,
+      { held: -current.amount, committed: actualCost },
+      'settled',
+      actualCost,
+    );
+    return { reservation, changed: true };
   });
 }
 
@@ -331,8 +364,10 @@ export async function release(db: SqlSession, reservationId: string): Promise<Re
     if (current.state !== 'held' && current.state !== 'unknown') {
       throw new ReservationStateError(current.id, current.state, 'release');
     }
-    await moveMoney(tx, current, { held: -current.amount });
-    return { reservation: await setState(tx, current.id, 'released'), changed: true };
+    return {
+      reservation: await moveMoney(tx, current, { held: -current.amount }, 'released'),
+      changed: true,
+    };
   });
 }
 

@@ -12,7 +12,7 @@ import type { Nanos } from '../domain/money';
 import { settle } from './budgets';
 import { toKey, type GatewayKey } from './keys';
 import { assertPeriod } from './period';
-import { correctTokens, recordUpstreamHeaders, releaseLease } from './ratelimit';
+import { finishLease } from './lease-finish';
 import { asBigint, asNullableString, type SqlClient, type SqlQueryable, type SqlSession } from './sql';
 import type { HeaderSource, UpstreamObservation } from './upstream-headers';
 import { recordUsage, type UsageAttempt } from './usage';
@@ -105,8 +105,12 @@ export async function bookCompletion(db: SqlClient | SqlSession, input: BookComp
     // booked before (a recovering run and the original both had the answer): nothing more to do
     if (!(await settle(session, input.reservationId, input.cost)).changed) return;
     await recordUsage(tx, input.usage);
-    await recordUpstreamHeaders(session, input.model, input.headers, input.now);
-    await correctTokens(session, { leaseId: input.leaseId, actualTokens: input.actualTokens });
-    await releaseLease(tx, input.leaseId, input.now);
+    await finishLease(tx, {
+      leaseId: input.leaseId,
+      model: input.model,
+      headers: input.headers,
+      actualTokens: input.actualTokens,
+      now: input.now,
+    });
   });
 }

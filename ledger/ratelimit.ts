@@ -122,7 +122,7 @@ function byteOrder(a: string, b: string): number {
  * byte order, as `ORDER BY bucket COLLATE "C"`): the upsert takes each row's lock as it meets it, in
  * the order of the input array, whether it inserts the row or finds it. Returns the rows by key.
  */
-async function lockBuckets(tx: SqlQueryable, keys: readonly string[]): Promise<Map<string, SqlRow>> {
+export async function lockBuckets(tx: SqlQueryable, keys: readonly string[]): Promise<Map<string, SqlRow>> {
   const ordered = [...keys].sort(byteOrder);
   const { rows } = await tx.query(
     `INSERT INTO rate_buckets (bucket) SELECT unnest($1::text[])
@@ -341,18 +341,11 @@ export async function correctTokens(
       const key = asString(lease.bucket, 'bucket');
       const bucket = buckets.get(key);
       if (!bucket) continue;
-      delta = actualTokens - asNumber(lease.tokens, 'tokens');
-      const acquiredAt = asNumber(lease.acquired_at, 'acquired_at');
-      const sameDay = asNumber(bucket.day_start, 'day_start') === asNumber(lease.day_start, 'day_start');
-      const tokensObservedAt = asNullableNumber(
-        bucket.upstream_tokens_observed_at,
-        'upstream_tokens_observed_at',
-      );
-      // the estimate was counted against the upstream observation only if it came after it
-      const countedUpstream = tokensObservedAt !== null && tokensObservedAt <= acquiredAt;
+      const correction = correctionOf(bucket, lease, actualTokens);
+      delta = correction.delta;
       fix.keys.push(key);
-      fix.sameDay.push(sameDay ? 1 : 0);
-      fix.counted.push(countedUpstream ? 1 : 0);
+      fix.sameDay.push(correction.sameDay ? 1 : 0);
+      fix.counted.push(correction.countedUpstream ? 1 : 0);
       fix.delta.push(delta);
     }
     if (fix.keys.length === 0) return { delta, applied: true };
@@ -378,6 +371,28 @@ export async function correctTokens(
 }
 
 /**
+ * What correcting one lease row to `actualTokens` changes in its locked bucket row: the day counter
+ * while the lease's day is the bucket's current one, and the upstream consumption when the estimate
+ * was counted against the upstream observation (it was admitted after that observation).
+ */
+export function correctionOf(
+  bucket: SqlRow,
+  lease: SqlRow,
+  actualTokens: number,
+): { delta: number; sameDay: boolean; countedUpstream: boolean } {
+  const acquiredAt = asNumber(lease.acquired_at, 'acquired_at');
+  const tokensObservedAt = asNullableNumber(
+    bucket.upstream_tokens_observed_at,
+    'upstream_tokens_observed_at',
+  );
+  return {
+    delta: actualTokens - asNumber(lease.tokens, 'tokens'),
+    sameDay: asNumber(bucket.day_start, 'day_start') === asNumber(lease.day_start, 'day_start'),
+    countedUpstream: tokensObservedAt !== null && tokensObservedAt <= acquiredAt,
+  };
+}
+
+/**
  * Feed one upstream response's rate-limit headers into the shared state of bucket `model:<model>`. A
  * newer observation replaces an older one per dimension (an observation older than the stored one is
  * ignored, responses can arrive out of order); retry-after only ever extends the block.
@@ -389,38 +404,21 @@ export async function recordUpstreamHeaders(
   now: number,
 ): Promise<UpstreamState> {
   assertTime('now', now);
-  const observation = isObservation(headers) ? headers : parseRateLimitHeaders(headers, now);
+  const observation = observationOf(headers, now);
   const key = modelBucket(model);
   return db.transaction(async (tx) => {
     const row = (await lockBuckets(tx, [key])).get(key);
     if (!row) throw new Error(`rate bucket ${key} was not locked`);
-    const sets: string[] = [];
+    const changes = upstreamChanges(row, observation, now);
+    const columns = Object.keys(changes);
+    if (columns.length === 0) return upstreamOf(row);
     const params: unknown[] = [key];
-    const set = (column: string, value: unknown) => {
-      params.push(value);
-      sets.push(`${column} = $${params.length}`);
-    };
-    for (const dimension of ['tokens', 'requests'] as const) {
-      const remaining = dimension === 'tokens' ? observation.remainingTokens : observation.remainingRequests;
-      const resetMs = dimension === 'tokens' ? observation.tokensResetMs : observation.requestsResetMs;
-      const limit = dimension === 'tokens' ? observation.limitTokens : observation.limitRequests;
-      if (remaining === undefined) continue;
-      const storedAt = asNullableNumber(row[`upstream_${dimension}_observed_at`], 'observed_at');
-      if (storedAt !== null && storedAt > now) continue;
-      set(`upstream_${dimension}_observed_at`, now);
-      set(`upstream_remaining_${dimension}`, remaining);
-      // without a reset time, trust the observation for one minute (tokens) or one day (requests)
-      set(`upstream_${dimension}_reset_at`, now + (resetMs ?? (dimension === 'tokens' ? 60_000 : DAY_MS)));
-      set(`upstream_limit_${dimension}`, limit ?? null);
-      set(`upstream_${dimension}_consumed`, 0);
-    }
-    if (observation.retryAfterMs !== undefined) {
-      params.push(now + observation.retryAfterMs);
-      sets.push(`upstream_blocked_until = GREATEST(COALESCE(upstream_blocked_until, 0), $${params.length})`);
-    }
-    if (sets.length === 0) return upstreamOf(row);
-    params.push(now);
-    sets.push(`updated_at = GREATEST(updated_at, $${params.length})`);
+    const sets = columns.map((column) => {
+      params.push(changes[column]);
+      return column === 'upstream_blocked_until' || column === 'updated_at'
+        ? `${column} = GREATEST(COALESCE(${column}, 0), $${params.length})`
+        : `${column} = $${params.length}`;
+    });
     const { rows } = await tx.query(
       `UPDATE rate_buckets SET ${sets.join(', ')} WHERE bucket = $1 RETURNING *`,
       params,
@@ -428,6 +426,40 @@ export async function recordUpstreamHeaders(
     if (!rows[0]) throw new Error(`rate bucket ${key} vanished`);
     return upstreamOf(rows[0]);
   });
+}
+
+/**
+ * The columns of a locked bucket row that one upstream observation changes, with their new values: a
+ * newer observation replaces an older one per dimension (one older than the stored one is ignored);
+ * `upstream_blocked_until` and `updated_at` only ever grow (the caller takes the greater value).
+ */
+export function upstreamChanges(
+  row: SqlRow,
+  observation: UpstreamObservation,
+  now: number,
+): Record<string, number | null> {
+  const changes: Record<string, number | null> = {};
+  for (const dimension of ['tokens', 'requests'] as const) {
+    const remaining = dimension === 'tokens' ? observation.remainingTokens : observation.remainingRequests;
+    const resetMs = dimension === 'tokens' ? observation.tokensResetMs : observation.requestsResetMs;
+    const limit = dimension === 'tokens' ? observation.limitTokens : observation.limitRequests;
+    if (remaining === undefined) continue;
+    const storedAt = asNullableNumber(row[`upstream_${dimension}_observed_at`], 'observed_at');
+    if (storedAt !== null && storedAt > now) continue;
+    changes[`upstream_${dimension}_observed_at`] = now;
+    changes[`upstream_remaining_${dimension}`] = remaining;
+    // without a reset time, trust the observation for one minute (tokens) or one day (requests)
+    changes[`upstream_${dimension}_reset_at`] = now + (resetMs ?? (dimension === 'tokens' ? 60_000 : DAY_MS));
+    changes[`upstream_limit_${dimension}`] = limit ?? null;
+    changes[`upstream_${dimension}_consumed`] = 0;
+  }
+  if (observation.retryAfterMs !== undefined) changes.upstream_blocked_until = now + observation.retryAfterMs;
+  if (Object.keys(changes).length > 0) changes.updated_at = now;
+  return changes;
+}
+
+export function observationOf(headers: HeaderSource | UpstreamObservation, now: number): UpstreamObservation {
+  return isObservation(headers) ? headers : parseRateLimitHeaders(headers, now);
 }
 
 function isObservation(value: HeaderSource | UpstreamObservation): value is UpstreamObservation {

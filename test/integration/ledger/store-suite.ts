@@ -9,6 +9,7 @@ import type { LedgerStore } from '../../../ledger/store';
 import type { LedgerTestTarget } from './harness';
 import { budgetTests } from './suite-budgets';
 import { keyAndAuditTests } from './suite-keys-audit';
+import { leaseFinishTests } from './suite-lease-finish';
 import { migrationTests } from './suite-migrations';
 import { rateLimitTests } from './suite-ratelimit';
 import { upstreamCallTests } from './suite-upstream-calls';
@@ -34,6 +35,7 @@ export function storeSuite(target: LedgerTestTarget): void {
     budgetTests(ledger, target);
     usageTests(ledger);
     rateLimitTests(ledger);
+    leaseFinishTests(ledger);
     keyAndAuditTests(ledger);
     upstreamCallTests(ledger);
   });
