@@ -199,9 +199,6 @@ export async function reserve(db: SqlSession, input: ReserveInput): Promise<Rese
   if (input.orgLimit !== null) assertNanos('orgLimit', input.orgLimit);
 
   return db.transaction(async (tx) => {
-    const earlier = await findReservation(tx, input.reservationId);
-    if (earlier) return replay(earlier, input);
-
     // lock order: org, then team (one statement)
     const scopes = [{ scope: ORG_SCOPE, limit: input.orgLimit }];
     if (input.team !== null) scopes.push({ scope: teamScope(input.team), limit: input.teamLimit });
@@ -239,9 +236,14 @@ export async function reserve(db: SqlSession, input: ReserveInput): Promise<Rese
         scopes.map(({ scope }) => scope),
       ],
     );
-    // the same id was reserved concurrently while this call waited for the locks: start over and
-    // replay it (nothing was held: the held amount is added only with this call's own row)
-    if (!rows[0]) throw new RetryTransaction(`reservation ${input.reservationId} was created concurrently`);
+    // the id was reserved before (a repeated call), or concurrently while this call waited for the
+    // locks: that first outcome is the answer (nothing was held here: the held amount is added only
+    // with this call's own row)
+    if (!rows[0]) {
+      const earlier = await findReservation(tx, input.reservationId);
+      if (earlier) return replay(earlier, input);
+      throw new RetryTransaction(`reservation ${input.reservationId} vanished after a conflict`);
+    }
     const reservation = toReservation(rows[0]);
     if (refusal) return { ok: false, ...refusal, reservation, replayed: false };
     return { ok: true, reservation, replayed: false };
@@ -325,14 +327,51 @@ async function setState(tx: SqlQueryable, id: string, state: ReservationState): 
  * Charge the actual cost: the hold leaves `held` and `actualCost` enters `committed`, even when it is
  * more than the hold (the overrun is recorded, never dropped). Works from held and from unknown (a
  * reconciled call). Repeating with the same cost is a no-op; a different cost or a released or refused
- * reservation throws.
+ * reservation throws. A settlement that changed something also gives the spend (committed + held) of
+ * its scopes after it, for the alert check.
  */
 export async function settle(
   db: SqlSession,
   reservationId: string,
   actualCost: Nanos,
-): Promise<ReservationChange> {
+): Promise<ReservationChange & { spend?: Map<string, Nanos> }> {
   assertNanos('actualCost', actualCost);
+  assertId('reservationId', reservationId);
+  // the usual case, a held (or unknown) reservation: its state, then its budget rows (org, then team,
+  // locked in that order as `reserve` locks them), in one statement
+  const settled = await db.transaction(async (tx) => {
+    const { rows } = await tx.query(
+      `WITH r AS (
+         ${setStateSql('$1', "'settled'", '$2')} AND state IN ('held', 'unknown')
+         RETURNING ${RESERVATION_COLUMNS}
+       ), l AS (
+         SELECT b.scope FROM budgets b, r
+          WHERE b.period = r.period AND (b.scope = 'org' OR b.scope = 'team:' || r.team)
+          ORDER BY b.scope COLLATE "C" FOR UPDATE OF b
+       ), moved AS (
+         UPDATE budgets b
+            SET held_nanos = b.held_nanos - r.amount_nanos, committed_nanos = b.committed_nanos + $2,
+                updated_at = now()
+           FROM r, l
+          WHERE b.period = r.period AND b.scope = l.scope
+          RETURNING b.scope, b.committed_nanos + b.held_nanos AS used
+       )
+       SELECT r.*, moved.scope AS budget_scope, moved.used AS budget_used FROM r LEFT JOIN moved ON true`,
+      [reservationId, actualCost],
+    );
+    if (!rows[0]) return null;
+    const reservation = toReservation(rows[0]);
+    const spend = new Map<string, Nanos>();
+    for (const row of rows) {
+      if (row.budget_scope !== null)
+        spend.set(asString(row.budget_scope, 'scope'), asBigint(row.budget_used, 'used'));
+    }
+    if (spend.size !== (reservation.team === null ? 1 : 2)) {
+      throw new Error(`a budget row of reservation ${reservation.id} (${reservation.period}) is missing`);
+    }
+    return { reservation, changed: true, spend };
+  });
+  if (settled) return settled;
   return transition(db, reservationId, async (tx, current) => {
     if (current.state === 'settled') {
       if (current.settledAmount === actualCost) return { reservation: current, changed: false };
@@ -343,17 +382,7 @@ export async function settle(
         `already settled at ${current.settledAmount}`,
       );
     }
-    if (current.state !== 'held' && current.state !== 'unknown') {
-      throw new ReservationStateError(current.id, current.state, 'settle');
-    }
-    const reservation = await moveMoney(
-      tx,
-      current,
-      { held: -current.amount, committed: actualCost },
-      'settled',
-      actualCost,
-    );
-    return { reservation, changed: true };
+    throw new ReservationStateError(current.id, current.state, 'settle');
   });
 }
 

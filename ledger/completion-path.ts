@@ -97,13 +97,18 @@ export interface BookCompletionInput {
 /**
  * Book a completed call in one transaction: settle the reservation at the exact cost, write the usage
  * row, feed Groq's rate-limit headers to the model bucket, correct the limiter to the real token count
- * and end the lease. All of it or nothing: a failure leaves the attempt as it was before booking.
+ * and end the lease. All of it or nothing: a failure leaves the attempt as it was before booking. Gives
+ * the spend of the reservation's scopes after the settlement (for the alert check) when it booked.
  */
-export async function bookCompletion(db: SqlClient | SqlSession, input: BookCompletionInput): Promise<void> {
-  await db.transaction(async (tx) => {
+export async function bookCompletion(
+  db: SqlClient | SqlSession,
+  input: BookCompletionInput,
+): Promise<{ booked: boolean; spend?: Map<string, Nanos> }> {
+  return db.transaction(async (tx) => {
     const session = inTransaction(tx);
     // booked before (a recovering run and the original both had the answer): nothing more to do
-    if (!(await settle(session, input.reservationId, input.cost)).changed) return;
+    const settled = await settle(session, input.reservationId, input.cost);
+    if (!settled.changed) return { booked: false };
     await recordUsage(tx, input.usage);
     await finishLease(tx, {
       leaseId: input.leaseId,
@@ -112,5 +117,6 @@ export async function bookCompletion(db: SqlClient | SqlSession, input: BookComp
       actualTokens: input.actualTokens,
       now: input.now,
     });
+    return { booked: true, ...(settled.spend ? { spend: settled.spend } : {}) };
   });
 }

@@ -14,7 +14,15 @@ export function crossedThresholds(used: Nanos, budget: Nanos, thresholds: readon
   return all.filter((threshold) => used * 100n >= budget * BigInt(threshold));
 }
 
-export async function checkAlerts(deps: CompletionDeps, input: AlertsInput): Promise<number[]> {
+/**
+ * `spend`: committed + held of the org and the team scope when the caller has it (a booking gives it),
+ * read from the ledger otherwise.
+ */
+export async function checkAlerts(
+  deps: CompletionDeps,
+  input: AlertsInput,
+  spend?: ReadonlyMap<string, Nanos>,
+): Promise<number[]> {
   const config = deps.config();
   const team = config.teams.get(input.team);
   const fired: number[] = [];
@@ -32,14 +40,17 @@ export async function checkAlerts(deps: CompletionDeps, input: AlertsInput): Pro
       budget: team.monthlyBudgetNanos,
     });
   }
-  // committed + held of every scope in one read
-  const spend = await deps.ledger.spendOfScopes(
-    scopes.map(({ scope }) => scope),
-    input.period,
-  );
+  // committed + held of every scope in one read, unless the booking gave it
+  const known = spend && scopes.every(({ scope }) => spend.has(scope));
+  const used = known
+    ? spend
+    : await deps.ledger.spendOfScopes(
+        scopes.map(({ scope }) => scope),
+        input.period,
+      );
   for (const { scope, alert, budget } of scopes) {
-    const used = spend.get(scope) ?? 0n;
-    for (const threshold of crossedThresholds(used, budget, config.org.alertThresholds)) {
+    const scopeUsed = used.get(scope) ?? 0n;
+    for (const threshold of crossedThresholds(scopeUsed, budget, config.org.alertThresholds)) {
       if (!(await deps.ledger.recordAlertOnce(scope, input.period, threshold, new Date(deps.now()))))
         continue;
       if (threshold >= 100 && alert.scope === 'team' && alert.team) {
@@ -52,7 +63,7 @@ export async function checkAlerts(deps: CompletionDeps, input: AlertsInput): Pro
           reason: 'monthly budget used up',
         });
       }
-      await deps.alerts.notify({ ...alert, threshold, used });
+      await deps.alerts.notify({ ...alert, threshold, used: scopeUsed });
       if (alert.scope === 'team') fired.push(threshold);
     }
   }

@@ -5,6 +5,7 @@
  */
 import { APIConnectionError, APIError } from 'groq-sdk';
 import type { ApiErrorBody } from '../../domain/api-errors';
+import type { Nanos } from '../../domain/money';
 import { claimedViaEgress, EGRESS_CLAIM_SUFFIX, EGRESS_HEADERS } from '../../domain/egress';
 import { costOf } from '../../domain/pricing';
 import type { UsageAttempt } from '../../ledger';
@@ -113,6 +114,7 @@ async function bookAnswer(
   keyVersion: number,
   answer: Answer,
   startedAt: Date,
+  onBooked?: (spend: ReadonlyMap<string, Nanos>) => void,
 ): Promise<CallResult> {
   const now = deps.now();
   if (answer.status >= 200 && answer.status < 300) {
@@ -134,7 +136,7 @@ async function bookAnswer(
       { batch: input.batch },
     );
     const upstreamRequestId = answer.headers.get('x-request-id') ?? data.x_groq?.id ?? null;
-    await deps.ledger.bookCompletion({
+    const booking = await deps.ledger.bookCompletion({
       reservationId: input.reservationId,
       cost,
       usage: usageRowOf(input, keyVersion, 'success', {
@@ -153,6 +155,7 @@ async function bookAnswer(
       headers: answer.headers,
       now,
     });
+    if (booking.spend) onBooked?.(booking.spend);
     return {
       kind: 'success',
       completion: answer.body as Record<string, unknown>,
@@ -292,10 +295,12 @@ export async function abandonAttempt(
  * `alertsChecked` unset, and the workflow runs the alert step on its own, with its retries.
  */
 export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<CallResult> {
-  const result = await callUpstream(deps, input);
+  // the booking gives the spend the alerts read
+  let spend: ReadonlyMap<string, Nanos> | undefined;
+  const result = await callUpstream(deps, input, (booked) => (spend = booked));
   if (!input.alerts || result.kind !== 'success') return result;
   try {
-    await checkAlerts(deps, { team: input.team, period: input.period });
+    await checkAlerts(deps, { team: input.team, period: input.period }, spend);
     return { ...result, alertsChecked: true };
   } catch (error) {
     deps.log.warn('budget alerts after a booking failed; the workflow checks them again', {
@@ -306,7 +311,11 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
   }
 }
 
-async function callUpstream(deps: CompletionDeps, input: CallInput): Promise<CallResult> {
+async function callUpstream(
+  deps: CompletionDeps,
+  input: CallInput,
+  onBooked: (spend: ReadonlyMap<string, Nanos>) => void,
+): Promise<CallResult> {
   if (input.admission) {
     const capacity = await acquireCapacity(deps, {
       leaseId: input.leaseId,
@@ -361,6 +370,7 @@ async function callUpstream(deps: CompletionDeps, input: CallInput): Promise<Cal
       version,
       { status: response.status, headers: response.headers, body: data },
       startedAt,
+      onBooked,
     );
   } catch (error) {
     if (
