@@ -1,15 +1,18 @@
 /**
  * This process's descendants, from /proc: which belong to the Temporal dev server (a process whose
- * command line names `temporal`, and everything below it) and which are the rest of the stack (a ledger
- * child process, short-lived helpers), with their CPU time and RSS. Empty where there is no /proc.
+ * command line names `temporal`, and everything below it), which to the benchmark's harness (the esbuild
+ * service `tsx` runs to load TypeScript) and which are the rest of the stack (a ledger child process,
+ * short-lived helpers), with their CPU time and RSS. Empty where there is no /proc.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 
+export type ProcessKind = 'devServer' | 'harness' | 'stack';
+
 export interface ProcessEntry {
   pid: number;
-  /** the dev server or one of its descendants */
-  devServer: boolean;
+  /** devServer: the dev server or one of its descendants; harness: tsx's esbuild service */
+  kind: ProcessKind;
   /** user + system CPU seconds of the process itself (100 ticks/s) */
   cpuSeconds: number;
   rssBytes: number;
@@ -34,7 +37,12 @@ export function isTemporalCommand(argv: string[]): boolean {
   return program.includes('temporal') || (argv.includes('server') && argv.includes('start-dev'));
 }
 
-function readEntry(pid: number, devServer: boolean): ProcessEntry | undefined {
+/** The esbuild service `tsx` starts to transform the benchmark's TypeScript: not part of the stack. */
+function isHarnessCommand(argv: string[]): boolean {
+  return basename(argv[0] ?? '') === 'esbuild' && argv.some((arg) => arg.startsWith('--service'));
+}
+
+function readEntry(pid: number, kind: ProcessKind): ProcessEntry | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -42,7 +50,7 @@ function readEntry(pid: number, devServer: boolean): ProcessEntry | undefined {
     const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     return {
       pid,
-      devServer,
+      kind,
       cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
       rssBytes: kb * 1024,
     };
@@ -54,37 +62,36 @@ function readEntry(pid: number, devServer: boolean): ProcessEntry | undefined {
 /** Every descendant of `root` (default this process), classified. */
 export function descendants(root = process.pid): ProcessEntry[] {
   const entries: ProcessEntry[] = [];
-  const walk = (pid: number, underDevServer: boolean) => {
+  const walk = (pid: number, parentKind: ProcessKind) => {
     for (const child of childrenOf(pid)) {
-      let devServer = underDevServer;
-      if (!devServer) {
+      let kind = parentKind;
+      if (kind === 'stack') {
         try {
           const argv = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').filter(Boolean);
-          devServer = isTemporalCommand(argv);
+          kind = isTemporalCommand(argv) ? 'devServer' : isHarnessCommand(argv) ? 'harness' : 'stack';
         } catch {
           continue;
         }
       }
-      const entry = readEntry(child, devServer);
+      const entry = readEntry(child, kind);
       if (entry) entries.push(entry);
-      walk(child, devServer);
+      walk(child, kind);
     }
   };
-  walk(root, false);
+  walk(root, 'stack');
   return entries;
 }
 
 /** CPU seconds the processes of one kind used between two samples (a process gone by `end` is lost). */
-export function cpuBetween(start: ProcessEntry[], end: ProcessEntry[], devServer: boolean): number {
+export function cpuBetween(start: ProcessEntry[], end: ProcessEntry[], kind: ProcessKind): number {
   const before = new Map(start.map((entry) => [entry.pid, entry.cpuSeconds]));
   let total = 0;
-  for (const entry of end)
-    if (entry.devServer === devServer) total += entry.cpuSeconds - (before.get(entry.pid) ?? 0);
+  for (const entry of end) if (entry.kind === kind) total += entry.cpuSeconds - (before.get(entry.pid) ?? 0);
   return total;
 }
 
-export function rssOf(entries: ProcessEntry[], devServer: boolean): number {
-  return entries.filter((entry) => entry.devServer === devServer).reduce((sum, e) => sum + e.rssBytes, 0);
+export function rssOf(entries: ProcessEntry[], kind: ProcessKind): number {
+  return entries.filter((entry) => entry.kind === kind).reduce((sum, e) => sum + e.rssBytes, 0);
 }
 
 /** CPU ms of this process (user + system) since `since` (a process.cpuUsage() value). */
@@ -96,7 +103,7 @@ export function processCpuMs(since: NodeJS.CpuUsage): number {
 /** What the stack used during one timed run: this process and its descendants, by kind. */
 export interface CpuWindow {
   processMs: number;
-  /** descendants other than the dev server (a ledger process, helpers) */
+  /** descendants other than the dev server and the harness (a ledger process, helpers) */
   othersMs: number;
   devServerMs: number;
 }
@@ -109,8 +116,8 @@ export function startCpuWindow(): () => CpuWindow {
     const tree1 = descendants();
     return {
       processMs,
-      othersMs: cpuBetween(tree0, tree1, false) * 1000,
-      devServerMs: cpuBetween(tree0, tree1, true) * 1000,
+      othersMs: cpuBetween(tree0, tree1, 'stack') * 1000,
+      devServerMs: cpuBetween(tree0, tree1, 'devServer') * 1000,
     };
   };
 }

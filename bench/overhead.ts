@@ -61,8 +61,8 @@ async function main(): Promise<number> {
     peakRss = Math.max(peakRss, rss);
     if (++samples % (sustainedPeak.on ? 5 : 10) === 0) {
       const tree = descendants();
-      peakDevServerRss = Math.max(peakDevServerRss, rssOf(tree, true));
-      othersRss = rssOf(tree, false);
+      peakDevServerRss = Math.max(peakDevServerRss, rssOf(tree, 'devServer'));
+      othersRss = rssOf(tree, 'stack');
     }
     if (sustainedPeak.on) sustainedPeak.bytes = Math.max(sustainedPeak.bytes, rss + othersRss);
   }, 100);
@@ -131,7 +131,7 @@ async function main(): Promise<number> {
     // start-up helpers (PGlite's initdb and the workflow bundler run in short-lived child processes)
     // are reported apart from the processes that stay
     const startupTree = descendants();
-    const startupChildPeak = rssOf(startupTree, true) + rssOf(startupTree, false);
+    const startupChildPeak = rssOf(startupTree, 'devServer') + rssOf(startupTree, 'stack');
     peakDevServerRss = 0;
     out(
       `Stack up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${stack.ledgerDescription}); ` +
@@ -261,7 +261,7 @@ async function main(): Promise<number> {
     out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, floor...`);
     const floorSustained = await sustainedRun(sendFloor);
     out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, governed...`);
-    othersRss = rssOf(descendants(), false);
+    othersRss = rssOf(descendants(), 'stack');
     sustainedPeak = { on: true, bytes: process.memoryUsage().rss + othersRss };
     const governedSustained = await sustainedRun(sendGoverned);
     sustainedPeak.on = false;
