@@ -109,50 +109,49 @@ export function countStatements(ledger: LedgerStore): StatementCounter {
       else delete record[name];
     });
   };
-  const countOn = (target: object, permanent: boolean) => {
-    const wrapStatement =
-      (original: Fn) =>
-      (...args: unknown[]) => {
-        statements++;
-        return original(...args);
-      };
-    const wrapTransaction =
-      (original: Fn): Fn =>
-      (...args: unknown[]) => {
-        const [fn, ...rest] = args as [(tx: SqlQueryable) => Promise<unknown>, ...unknown[]];
-        return original(
-          (tx: SqlQueryable) => {
-            transactions++;
-            statements += 2; // BEGIN and COMMIT (or ROLLBACK)
-            countOn(tx, false);
-            return fn(tx);
-          },
-          ...rest,
-        );
-      };
-    const wrapLock =
-      (original: Fn): Fn =>
-      (...args: unknown[]) => {
-        const [key, fn] = args as [unknown, (session: object) => Promise<unknown>];
-        return original(key, (session: object) => {
-          countOn(session, false);
-          return fn(session);
-        });
-      };
-    // a transaction's or a session's object lives only as long as it: wrapped for good, not restored
-    const apply = permanent
-      ? patch
-      : (t: object, name: string, make: (original: Fn) => Fn) => {
-          const record = t as Record<string, unknown>;
-          const original = record[name];
-          if (typeof original === 'function') record[name] = make((original as Fn).bind(t));
-        };
-    apply(target, 'query', wrapStatement);
-    apply(target, 'exec', wrapStatement);
-    apply(target, 'transaction', wrapTransaction);
-    if (permanent) apply(target, 'withLock', wrapLock);
+  const wrapStatement =
+    (original: Fn): Fn =>
+    (...args: unknown[]) => {
+      statements++;
+      return original(...args);
+    };
+  const wrapTransaction =
+    (original: Fn): Fn =>
+    (...args: unknown[]) => {
+      const [fn, ...rest] = args as [(tx: SqlQueryable) => Promise<unknown>, ...unknown[]];
+      return original(
+        (tx: SqlQueryable) => {
+          transactions++;
+          statements += 2; // BEGIN and COMMIT (or ROLLBACK)
+          return fn(counted(tx) as SqlQueryable);
+        },
+        ...rest,
+      );
+    };
+  const wrapLock =
+    (original: Fn): Fn =>
+    (...args: unknown[]) => {
+      const [key, fn] = args as [unknown, (session: object) => Promise<unknown>];
+      return original(key, (session: object) => fn(counted(session)));
+    };
+  /** a counting stand-in for a transaction or a session (which may be shared, so it is not changed) */
+  const counted = (target: object): object => {
+    const record = target as Record<string, unknown>;
+    const stand: Record<string, unknown> = {};
+    for (const [name, wrap] of [
+      ['query', wrapStatement],
+      ['exec', wrapStatement],
+      ['transaction', wrapTransaction],
+    ] as const) {
+      const original = record[name];
+      if (typeof original === 'function') stand[name] = wrap((original as Fn).bind(target));
+    }
+    return stand;
   };
-  countOn(ledger.sql, true);
+  patch(ledger.sql, 'query', wrapStatement);
+  patch(ledger.sql, 'exec', wrapStatement);
+  patch(ledger.sql, 'transaction', wrapTransaction);
+  patch(ledger.sql, 'withLock', wrapLock);
   return {
     count: () => statements,
     transactions: () => transactions,
