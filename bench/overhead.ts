@@ -35,6 +35,8 @@ import { benchConfig, freePort, freePortPair, table } from './support';
 const TEAM = 'chatbot';
 const MODEL = 'llama-3.1-8b-instant';
 const WARMUP = 20;
+/** workflows of each kind, one at a time, whose histories are counted */
+const HISTORY_SAMPLE = 5;
 /** sequential governed requests of the statement-count pass */
 const STATEMENT_PASS = 50;
 
@@ -290,6 +292,11 @@ async function main(): Promise<number> {
       problems.push(...t.errorSamples.map((sample) => `${label}: ${sample}`));
     }
 
+    // histories: the last workflows of the sustained runs (under load), then 5 of each at concurrency 1
+    const loadedHistoryGoverned = await meanHistoryEvents(client, governedIds.list());
+    const loadedHistoryFloor = await meanHistoryEvents(client, floorIds.list());
+    note('history floor', await run(sendFloor, 1, { count: HISTORY_SAMPLE }));
+    note('history governed', await run(sendGoverned, 1, { count: HISTORY_SAMPLE }));
     const historyGoverned = await meanHistoryEvents(client, governedIds.list());
     const historyFloor = await meanHistoryEvents(client, floorIds.list());
     const floorEager = await floorStartsEagerly(client);
@@ -402,9 +409,11 @@ async function main(): Promise<number> {
     );
     out();
     out(
-      `History events per workflow (mean of the last ${governedIds.list().length} governed and ` +
-        `${floorIds.list().length} floor workflows): governed ${ms(historyGoverned)}, floor ${ms(historyFloor)}; ` +
-        `a floor workflow ${floorEager ? 'starts' : 'does NOT start'} eagerly`,
+      `History events per workflow (mean of ${governedIds.list().length} governed and ` +
+        `${floorIds.list().length} floor workflows run one at a time): governed ${ms(historyGoverned)}, ` +
+        `floor ${ms(historyFloor)}; the last ones of the sustained runs (under load): governed ` +
+        `${ms(loadedHistoryGoverned)}, floor ${ms(loadedHistoryFloor)}; a floor workflow ` +
+        `${floorEager ? 'starts' : 'does NOT start'} eagerly`,
     );
     out(
       `Ledger: ${ms(statementsPerGoverned)} SQL statements per governed request (BEGIN and COMMIT counted), ` +
@@ -449,6 +458,8 @@ async function main(): Promise<number> {
         process_cpu_ms_per_floor: perRequest(floorSustained.cpu.processMs, floorDone),
         process_cpu_ms_per_direct: directCpuPerRequest,
         ledger_transactions_per_governed: transactionsPerGoverned,
+        history_events_per_governed_under_load: loadedHistoryGoverned,
+        history_events_per_floor_under_load: loadedHistoryFloor,
         sustained_concurrency: opts.sustainedConcurrency,
         floor_eager_start: floorEager,
         errors,
