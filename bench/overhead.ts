@@ -1,276 +1,75 @@
 /**
  * `npm run bench:overhead`: what governing a completion costs. Starts the embedded stack in this
- * process (like `groq-governor up`: Temporal dev server, PGlite ledger, emulator, worker, gateway) in a
- * temporary data folder on free ports, issues a member key, and measures with the official `groq-sdk`
- * (maxRetries 0) the same requests sent (a) straight to the emulator and (b) through the gateway, at
- * each concurrency level, then a sustained governed run. Prints plain-text tables; stops the stack and
- * deletes the temporary folder by itself.
+ * process (like `groq-governor up`: Temporal dev server, ledger, emulator, worker, gateway) in a
+ * temporary data folder on free ports, issues a member key, and measures at each concurrency level
+ * (a) requests sent with the official `groq-sdk` (maxRetries 0) straight to the emulator, (b) the floor:
+ * a workflow that returns its input, started like the gateway starts a governed completion (same
+ * client, eager start, same worker), and (c) the same requests through the gateway; then sustained floor
+ * and governed runs, the time to first token of streamed requests, the history sizes and the ledger's
+ * statements per governed request. Prints plain-text tables (and `--json FILE` the figures); stops the
+ * stack and deletes the temporary folder (and the `--postgres` database) by itself.
  *
  *   npm run bench:overhead -- [--quick] [--levels 1,16,64] [--latency-ms 20] [--duration 60]
  *                             [--requests 200,800,2000] [--sustained-concurrency 64]
+ *                             [--stream-requests 200] [--profile] [--json FILE] [--postgres]
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import Groq from 'groq-sdk';
 import type { Logger } from '../activities/alerts';
-import type { SqlQueryable } from '../ledger';
 import { issueKey } from '../client/services/gateway-keys';
 import { startStack, type RunningStack } from '../client/services/stack';
+import { completionWorkflowId } from '../domain/request-ids';
+import { floorSender, floorStartsEagerly, meanHistoryEvents, RecentIds } from './overhead-floor';
+import { writeFigures, type OverheadFigures } from './overhead-json';
+import { mb, ms, run, summarize, type RunResult, type Summary } from './overhead-load';
+import { parseOverheadOptions } from './overhead-options';
+import { createFreshDatabase, type FreshDatabase } from './overhead-postgres';
+import { descendants, rssOf, startCpuWindow, type CpuWindow } from './overhead-procs';
+import { countStatements, installProfile, Profile } from './overhead-profile';
+import { measureTtft } from './overhead-stream';
 import { benchConfig, freePort, freePortPair, table } from './support';
 
 const TEAM = 'chatbot';
 const MODEL = 'llama-3.1-8b-instant';
 const WARMUP = 20;
-
-interface Options {
-  levels: number[];
-  requests: number[];
-  latencyMs: number;
-  durationS: number;
-  sustainedConcurrency: number;
-  quick: boolean;
-  /** time every ledger method and SQL statement and print where the time went */
-  profile: boolean;
-}
-
-function parseList(text: string, name: string): number[] {
-  const values = text.split(',').map((part) => Number(part.trim()));
-  if (values.length === 0 || values.some((value) => !Number.isSafeInteger(value) || value <= 0))
-    throw new Error(
-      `--${name} takes positive whole numbers separated by commas, got ${JSON.stringify(text)}`,
-    );
-  return values;
-}
-
-function parseNumber(text: string | undefined, name: string, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a number >= ${min}`);
-  return value;
-}
-
-function options(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      levels: { type: 'string' },
-      requests: { type: 'string' },
-      'latency-ms': { type: 'string' },
-      duration: { type: 'string' },
-      'sustained-concurrency': { type: 'string' },
-      profile: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const quick = values.quick === true;
-  const levels = values.levels ? parseList(values.levels, 'levels') : [1, 16, 64];
-  // requests per level: given, or by level (200 at 1, 800 at 16, 2000 at 64; a tenth with --quick)
-  const perLevel = (level: number) => {
-    const full = level <= 1 ? 200 : level <= 16 ? 800 : Math.max(2000, level * 30);
-    return quick ? Math.max(level * 2, Math.ceil(full / 10)) : full;
-  };
-  let requests = levels.map(perLevel);
-  if (values.requests) {
-    const given = parseList(values.requests, 'requests');
-    requests = levels.map((level, index) => given[index] ?? given[given.length - 1] ?? perLevel(level));
-  }
-  return {
-    levels,
-    requests,
-    latencyMs: parseNumber(values['latency-ms'], 'latency-ms', 20, 0),
-    durationS: parseNumber(values.duration, 'duration', quick ? 10 : 60, 1),
-    sustainedConcurrency: parseNumber(values['sustained-concurrency'], 'sustained-concurrency', 64, 1),
-    quick,
-    profile: values.profile === true,
-  };
-}
-
-interface RunResult {
-  latencies: number[];
-  errors: number;
-  errorSamples: string[];
-  elapsedMs: number;
-}
-
-/**
- * `concurrency` loops send requests back to back until `count` requests were started or `deadline`
- * (performance.now() ms) has passed, whichever is given.
- */
-async function run(
-  groq: Groq,
-  concurrency: number,
-  limit: { count: number } | { deadline: number },
-): Promise<RunResult> {
-  const latencies: number[] = [];
-  const errorSamples: string[] = [];
-  let errors = 0;
-  let started = 0;
-  const more = () =>
-    'count' in limit ? started < limit.count : performance.now() < limit.deadline && started < 10_000_000;
-  const begin = performance.now();
-  const loop = async () => {
-    while (more()) {
-      started++;
-      const t0 = performance.now();
-      try {
-        await groq.chat.completions.create({
-          model: MODEL,
-          messages: [{ role: 'user', content: 'Say hello in five words.' }],
-          max_completion_tokens: 16,
-        });
-        latencies.push(performance.now() - t0);
-      } catch (error) {
-        errors++;
-        if (errorSamples.length < 3)
-          errorSamples.push(String((error as Error).message ?? error).slice(0, 160));
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  return { latencies, errors, errorSamples, elapsedMs: performance.now() - begin };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
-
-interface Summary {
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  rps: number;
-  errors: number;
-}
-
-function summarize(result: RunResult): Summary {
-  const sorted = [...result.latencies].sort((a, b) => a - b);
-  return {
-    n: result.latencies.length + result.errors,
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
-    rps: result.latencies.length / (result.elapsedMs / 1000),
-    errors: result.errors,
-  };
-}
-
-const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-
-/** RSS of this process's descendants (the Temporal dev server), from /proc; 0 where there is no /proc. */
-function childrenRss(pid = process.pid): number {
-  let total = 0;
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(/\s+/).map(Number) : []) {
-        const status = readFileSync(`/proc/${child}/status`, 'utf8');
-        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        total += kb * 1024 + childrenRss(child);
-      }
-    }
-  } catch {
-    // a child that just exited, or no /proc
-  }
-  return total;
-}
-
-/** CPU seconds (user + system) used so far by the child processes of `pid` and theirs (100 ticks/s). */
-function childrenCpuSeconds(pid = process.pid): number {
-  let total = 0;
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(/\s+/).map(Number) : []) {
-        const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        total += (Number(fields[11]) + Number(fields[12])) / 100 + childrenCpuSeconds(child);
-      }
-    }
-  } catch {
-    // a child that just exited, or no /proc
-  }
-  return total;
-}
-
-/** Per-name call counts and total time, for --profile. */
-class Profile {
-  private readonly entries = new Map<string, { calls: number; totalMs: number; maxMs: number }>();
-
-  /** first start and last end of a wrapped call since the last mark */
-  window: { first: number; last: number } = { first: Number.NaN, last: Number.NaN };
-
-  mark(): void {
-    this.window = { first: Number.NaN, last: Number.NaN };
-  }
-
-  wrap<T extends object>(target: T, names: string[], prefix: string): void {
-    for (const name of names) {
-      const original = (target as Record<string, unknown>)[name];
-      if (typeof original !== 'function') continue;
-      const label = prefix.endsWith('.') ? `${prefix}${name}` : prefix;
-      (target as Record<string, unknown>)[name] = (...args: unknown[]) => {
-        const t0 = performance.now();
-        if (Number.isNaN(this.window.first)) this.window.first = t0;
-        const done = () => {
-          this.window.last = performance.now();
-          this.add(label, this.window.last - t0);
-        };
-        const result = (original as (...a: unknown[]) => unknown).apply(target, args);
-        if (result instanceof Promise) return result.finally(done);
-        done();
-        return result;
-      };
-    }
-  }
-
-  add(label: string, elapsed: number): void {
-    const entry = this.entries.get(label) ?? { calls: 0, totalMs: 0, maxMs: 0 };
-    entry.calls++;
-    entry.totalMs += elapsed;
-    entry.maxMs = Math.max(entry.maxMs, elapsed);
-    this.entries.set(label, entry);
-  }
-
-  reset(): void {
-    this.entries.clear();
-  }
-
-  report(requests: number): string {
-    const rows = [...this.entries.entries()]
-      .sort((a, b) => b[1].totalMs - a[1].totalMs)
-      .map(([label, e]) => [
-        label,
-        String(e.calls),
-        (e.calls / Math.max(1, requests)).toFixed(2),
-        (e.totalMs / e.calls).toFixed(2),
-        e.maxMs.toFixed(1),
-        (e.totalMs / Math.max(1, requests)).toFixed(2),
-      ]);
-    return table(['call', 'calls', 'per request', 'mean ms', 'max ms', 'ms per request'], rows);
-  }
-}
+/** workflows of each kind, one at a time, whose histories are counted */
+const HISTORY_SAMPLE = 5;
+/** sequential governed requests of the statement-count pass */
+const STATEMENT_PASS = 50;
 
 const quietLogger: Logger = { info: () => undefined, warn: () => undefined };
+const loadText = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
+const perRequest = (totalMs: number, completed: number) => totalMs / Math.max(1, completed);
 
 async function main(): Promise<number> {
-  const opts = options(process.argv.slice(2));
+  const opts = parseOverheadOptions(process.argv.slice(2));
   const out = (line = '') => process.stdout.write(`${line}\n`);
+  const startedAtDate = new Date();
+  const loadStart = loadavg();
   const dataDir = mkdtempSync(join(tmpdir(), 'governor-bench-'));
   let stack: RunningStack | undefined;
+  let database: FreshDatabase | undefined;
   let peakRss = process.memoryUsage().rss;
-  let peakChildRss = 0;
+  let peakDevServerRss = 0;
+  /** all descendants together (dev server, start-up helpers), for the start-up figure */
+  let peakChildrenRss = 0;
+  let othersRss = 0;
+  /** process + non-dev-server descendants, during the sustained governed run */
+  let sustainedPeak = { on: false, bytes: 0 };
   let samples = 0;
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    if (++samples % 10 === 0) peakChildRss = Math.max(peakChildRss, childrenRss());
+    const rss = process.memoryUsage().rss;
+    peakRss = Math.max(peakRss, rss);
+    if (++samples % (sustainedPeak.on ? 5 : 10) === 0) {
+      const tree = descendants();
+      peakDevServerRss = Math.max(peakDevServerRss, rssOf(tree, 'devServer'));
+      othersRss = rssOf(tree, 'stack');
+      peakChildrenRss = Math.max(peakChildrenRss, rssOf(tree, 'devServer') + othersRss);
+    }
+    if (sustainedPeak.on) sustainedPeak.bytes = Math.max(sustainedPeak.bytes, rss + othersRss);
   }, 100);
   sampler.unref();
   let stopping = false;
@@ -281,6 +80,7 @@ async function main(): Promise<number> {
     await stack?.stop().catch((error: unknown) => out(`stop: ${String(error)}`));
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(`${dataDir}.lock`, { force: true });
+    await database?.drop().catch((error: unknown) => out(`dropping the database: ${String(error)}`));
   };
   const onSignal = () => {
     out('interrupted: stopping the stack');
@@ -290,18 +90,27 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const load = loadavg()
-      .map((value) => value.toFixed(2))
-      .join(' ');
+    const machine = {
+      cpus: cpus().length,
+      cpu_model: cpus()[0]?.model ?? 'unknown',
+      memory_mb: totalmem() / 1024 / 1024,
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+    };
     out(
-      `Machine: ${cpus().length} cpus (${cpus()[0]?.model ?? 'unknown'}), ${mb(totalmem())} memory, ` +
-        `${mb(freemem())} free, load average ${load}; Node ${process.version}`,
+      `Machine: ${machine.cpus} cpus (${machine.cpu_model}), ${mb(totalmem())} memory, ` +
+        `${mb(freemem())} free, load average ${loadText(loadStart)}; Node ${process.version}`,
     );
     out(
-      `Run: levels ${opts.levels.join(',')} x requests ${opts.requests.join(',')}, emulator latency ` +
-        `${opts.latencyMs} ms fixed, sustained ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}` +
-        `${opts.quick ? ' (quick)' : ''}`,
+      `Run: levels ${opts.levels.join(',')} x requests ${opts.requests.join(',')} per path, emulator latency ` +
+        `${opts.latencyMs} ms fixed, sustained ${opts.durationS} s at concurrency ${opts.sustainedConcurrency} ` +
+        `(floor, then governed), ${opts.streamRequests} streamed requests per path${opts.quick ? ' (quick)' : ''}`,
     );
+    if (opts.postgres) {
+      database = await createFreshDatabase();
+      process.env.DATABASE_URL = database.url;
+      out(`PostgreSQL: created ${database.url} for this run (dropped at the end)`);
+    }
     const config = benchConfig(dataDir);
     const temporalPort = await freePortPair();
     const startedAt = performance.now();
@@ -315,34 +124,23 @@ async function main(): Promise<number> {
       log: () => undefined,
       logger: quietLogger,
     });
+    const mode = stack.ledger.driver;
     const emulator = stack.upstream.emulator;
     if (!emulator)
       throw new Error('the benchmark needs the emulator: unset GROQ_API_KEY and the key variables');
     emulator.setLatency({ latencyMs: opts.latencyMs, perTokenMs: 0 });
     const profile = opts.profile ? new Profile() : undefined;
-    if (profile) {
-      const ledger = stack.ledger as unknown as Record<string, unknown>;
-      const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(ledger)).filter(
-        (name) => name !== 'constructor' && name !== 'driver' && typeof ledger[name] === 'function',
-      );
-      profile.wrap(stack.ledger, methods, 'ledger.');
-      // every statement, inside transactions too (BEGIN/COMMIT not counted)
-      const sql = stack.ledger.sql as unknown as Record<string, unknown>;
-      const transaction = stack.ledger.sql.transaction.bind(stack.ledger.sql);
-      sql.transaction = (fn: (tx: SqlQueryable) => Promise<unknown>, txOptions?: unknown) =>
-        transaction((tx) => {
-          profile.wrap(tx, ['query'], 'sql statement (in a transaction)');
-          return fn(tx);
-        }, txOptions as undefined);
-      profile.wrap(stack.ledger.sql, ['query'], 'sql statement (alone)');
-      profile.wrap(stack.ledger.sql, ['transaction'], 'sql transaction');
-    }
+    if (profile) installProfile(stack.ledger, profile);
     emulator.enforceRateLimits(false);
     const startupRss = process.memoryUsage().rss;
     // start-up helpers (PGlite's initdb and the workflow bundler run in short-lived child processes)
-    // are reported apart from the dev server, the only child process that stays
-    const startupChildPeak = Math.max(peakChildRss, childrenRss());
-    peakChildRss = 0;
+    // are reported apart from the processes that stay
+    const startupTree = descendants();
+    const startupChildPeak = Math.max(
+      peakChildrenRss,
+      rssOf(startupTree, 'devServer') + rssOf(startupTree, 'stack'),
+    );
+    peakDevServerRss = 0;
     out(
       `Stack up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${stack.ledgerDescription}); ` +
         `RSS after start-up ${mb(startupRss)}`,
@@ -352,22 +150,37 @@ async function main(): Promise<number> {
     const upstreamSecret = emulator.addedKeys[upstreamKey];
     if (!upstreamSecret) throw new Error(`no emulator key for ${upstreamKey}`);
     const issued = await issueKey(stack.ledger, 'operator', { team: TEAM, role: 'member' }, config);
-    const direct = new Groq({
-      baseURL: emulator.url,
-      apiKey: upstreamSecret,
-      maxRetries: 0,
-      timeout: 120_000,
-    });
-    const governed = new Groq({
-      baseURL: stack.gateway.url,
-      apiKey: issued.key,
-      maxRetries: 0,
-      timeout: 120_000,
-    });
+    const sdk = (baseURL: string, apiKey: string) =>
+      new Groq({ baseURL, apiKey, maxRetries: 0, timeout: 120_000 });
+    const direct = sdk(emulator.url, upstreamSecret);
+    const governed = sdk(stack.gateway.url, issued.key);
+    const request = {
+      model: MODEL,
+      messages: [{ role: 'user' as const, content: 'Say hello in five words.' }],
+      max_completion_tokens: 16,
+    };
+    const client = stack.client;
+    const governedIds = new RecentIds();
+    const floorIds = new RecentIds();
+    const sendDirect = () => direct.chat.completions.create(request);
+    const sendFloor = floorSender(client, floorIds);
+    const sendGoverned = async () => {
+      const { response } = await governed.chat.completions.create(request).withResponse();
+      const requestId = response.headers.get('x-request-id');
+      if (requestId) governedIds.add(completionWorkflowId(requestId));
+    };
+    const problems: string[] = [];
+    let errors = 0;
+    const note = (label: string, result: RunResult) => {
+      errors += result.errors;
+      problems.push(...result.errorSamples.map((sample) => `${label}: ${sample}`));
+      return summarize(result);
+    };
 
-    // warm up both paths (JIT, connections, first workflow tasks); not counted
-    await run(direct, 4, { count: WARMUP });
-    await run(governed, 4, { count: WARMUP });
+    // warm up every path (JIT, connections, first workflow tasks); not counted
+    await run(sendDirect, 4, { count: WARMUP });
+    await run(sendFloor, 4, { count: WARMUP });
+    await run(sendGoverned, 4, { count: WARMUP });
     if (profile) {
       profile.reset();
       const phases = { before: 0, ledger: 0, after: 0, total: 0 };
@@ -376,7 +189,7 @@ async function main(): Promise<number> {
       for (let i = 0; i < n; i++) {
         profile.mark();
         const t0 = performance.now();
-        await run(governed, 1, { count: 1 });
+        await run(sendGoverned, 1, { count: 1 });
         const t1 = performance.now();
         phases.before += profile.window.first - t0;
         phases.ledger += profile.window.last - profile.window.first;
@@ -392,7 +205,7 @@ async function main(): Promise<number> {
       out(`CPU of this process per governed request: ${ms((cpu.user + cpu.system) / 1000 / n)} ms`);
       out(profile.report(n));
       const dcpu0 = process.cpuUsage();
-      await run(direct, 1, { count: n });
+      await run(sendDirect, 1, { count: n });
       const dcpu = process.cpuUsage(dcpu0);
       out(`CPU of this process per direct request: ${ms((dcpu.user + dcpu.system) / 1000 / n)} ms`);
       profile.reset();
@@ -400,15 +213,21 @@ async function main(): Promise<number> {
 
     const rows: string[][] = [];
     const added: string[][] = [];
-    const problems: string[] = [];
+    const levels: Array<{ level: number; direct: Summary; floor: Summary; governed: Summary }> = [];
+    const directCpu = { ms: 0, completed: 0 };
     for (const [index, level] of opts.levels.entries()) {
       const count = opts.requests[index]!;
-      const d = summarize(await run(direct, level, { count }));
-      const gResult = await run(governed, level, { count });
-      const g = summarize(gResult);
-      problems.push(...gResult.errorSamples.map((sample) => `governed c=${level}: ${sample}`));
+      const directWindow = startCpuWindow();
+      const directResult = await run(sendDirect, level, { count });
+      directCpu.ms += directWindow().processMs;
+      directCpu.completed += directResult.latencies.length;
+      const d = note(`direct c=${level}`, directResult);
+      const f = note(`floor c=${level}`, await run(sendFloor, level, { count }));
+      const g = note(`governed c=${level}`, await run(sendGoverned, level, { count }));
+      levels.push({ level, direct: d, floor: f, governed: g });
       for (const [path, s] of [
         ['direct', d],
+        ['floor', f],
         ['governed', g],
       ] as const) {
         rows.push([
@@ -422,73 +241,244 @@ async function main(): Promise<number> {
           String(s.errors),
         ]);
       }
-      added.push([String(level), ms(g.p50 - d.p50), ms(g.p95 - d.p95), ms(g.p99 - d.p99)]);
-      out(`  level ${level}: done (direct ${d.rps.toFixed(1)} req/s, governed ${g.rps.toFixed(1)} req/s)`);
+      added.push([
+        String(level),
+        ms(g.p50 - d.p50),
+        ms(g.p95 - d.p95),
+        ms(g.p99 - d.p99),
+        ms(f.p50),
+        ms(f.p95),
+        ms(f.p99),
+        ms(g.p50 - d.p50 - f.p50),
+      ]);
+      out(
+        `  level ${level}: done (direct ${d.rps.toFixed(1)} req/s, floor ${f.rps.toFixed(1)} workflows/s, ` +
+          `governed ${g.rps.toFixed(1)} req/s)`,
+      );
+    }
+    const directCpuPerRequest = perRequest(directCpu.ms, directCpu.completed);
+
+    const sustainedRun = async (send: () => Promise<unknown>) => {
+      const window = startCpuWindow();
+      const load0 = loadavg()[0]!;
+      const result = await run(send, opts.sustainedConcurrency, {
+        deadline: performance.now() + opts.durationS * 1000,
+      });
+      return { result, cpu: window(), load: [load0, loadavg()[0]!] as const };
+    };
+    out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, floor...`);
+    const floorSustained = await sustainedRun(sendFloor);
+    out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, governed...`);
+    othersRss = rssOf(descendants(), 'stack');
+    sustainedPeak = { on: true, bytes: process.memoryUsage().rss + othersRss };
+    const governedSustained = await sustainedRun(sendGoverned);
+    sustainedPeak.on = false;
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const floorSummary = note('sustained floor', floorSustained.result);
+    const governedSummary = note('sustained governed', governedSustained.result);
+    const floorDone = floorSustained.result.latencies.length;
+    const governedDone = governedSustained.result.latencies.length;
+
+    out(`  streams: ${opts.streamRequests} streamed requests per path at concurrency 1...`);
+    await measureTtft(direct, MODEL, 3);
+    await measureTtft(governed, MODEL, 3);
+    const ttftDirect = await measureTtft(direct, MODEL, opts.streamRequests);
+    const ttftGoverned = await measureTtft(governed, MODEL, opts.streamRequests);
+    for (const [label, t] of [
+      ['stream direct', ttftDirect],
+      ['stream governed', ttftGoverned],
+    ] as const) {
+      errors += t.errors;
+      problems.push(...t.errorSamples.map((sample) => `${label}: ${sample}`));
     }
 
-    out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}...`);
-    const sustainedCpu0 = process.cpuUsage();
-    const sustainedChildCpu0 = childrenCpuSeconds();
-    const sustainedLoad0 = loadavg()[0]!;
-    const sustained = await run(governed, opts.sustainedConcurrency, {
-      deadline: performance.now() + opts.durationS * 1000,
-    });
-    const sustainedCpu = process.cpuUsage(sustainedCpu0);
-    const sustainedChildCpu = childrenCpuSeconds() - sustainedChildCpu0;
-    const sustainedLoad1 = loadavg()[0]!;
-    const s = summarize(sustained);
-    problems.push(...sustained.errorSamples.map((sample) => `sustained: ${sample}`));
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    // histories: the last workflows of the sustained runs (under load), then 5 of each at concurrency 1
+    const loadedHistoryGoverned = await meanHistoryEvents(client, governedIds.list());
+    const loadedHistoryFloor = await meanHistoryEvents(client, floorIds.list());
+    note('history floor', await run(sendFloor, 1, { count: HISTORY_SAMPLE }));
+    note('history governed', await run(sendGoverned, 1, { count: HISTORY_SAMPLE }));
+    const historyGoverned = await meanHistoryEvents(client, governedIds.list());
+    const historyFloor = await meanHistoryEvents(client, floorIds.list());
+    const floorEager = await floorStartsEagerly(client);
+
+    // last, so the wrapping never touches the timed runs; undone afterwards
+    const counter = countStatements(stack.ledger);
+    let statementPass: RunResult;
+    try {
+      statementPass = await run(sendGoverned, 1, { count: STATEMENT_PASS });
+    } finally {
+      counter.restore();
+    }
+    note('statement pass', statementPass);
+    const statementsPerGoverned = counter.count() / STATEMENT_PASS;
+    const transactionsPerGoverned = counter.transactions() / STATEMENT_PASS;
 
     out();
-    out(`Latency (ms) and throughput, emulator latency ${opts.latencyMs} ms`);
+    out(
+      `Latency (ms) and throughput, emulator latency ${opts.latencyMs} ms (floor: a workflow returning its input)`,
+    );
     out(table(['path', 'concurrency', 'requests', 'p50', 'p95', 'p99', 'req/s', 'errors'], rows));
     out();
-    out('Added latency, governed minus direct (ms)');
-    out(table(['concurrency', 'p50', 'p95', 'p99'], added));
-    out();
-    out(`Sustained governed run`);
+    out('Added latency, governed minus direct (ms), and the floor beside it');
     out(
       table(
-        ['concurrency', 'duration s', 'completed', 'req/s', 'p50', 'p95', 'p99', 'errors'],
         [
-          [
-            String(opts.sustainedConcurrency),
-            (sustained.elapsedMs / 1000).toFixed(1),
-            String(sustained.latencies.length),
-            s.rps.toFixed(1),
-            ms(s.p50),
-            ms(s.p95),
-            ms(s.p99),
-            String(s.errors),
-          ],
+          'concurrency',
+          'added p50',
+          'added p95',
+          'added p99',
+          'floor p50',
+          'floor p95',
+          'floor p99',
+          'added - floor p50',
+        ],
+        added,
+      ),
+    );
+    out();
+    out(`Sustained runs, ${opts.durationS} s each`);
+    const sustainedRow = (path: string, r: RunResult, s: Summary) => [
+      path,
+      String(opts.sustainedConcurrency),
+      (r.elapsedMs / 1000).toFixed(1),
+      String(r.latencies.length),
+      s.rps.toFixed(1),
+      ms(s.p50),
+      ms(s.p95),
+      ms(s.p99),
+      String(s.errors),
+    ];
+    out(
+      table(
+        ['path', 'concurrency', 'duration s', 'completed', 'req/s', 'p50', 'p95', 'p99', 'errors'],
+        [
+          sustainedRow('floor', floorSustained.result, floorSummary),
+          sustainedRow('governed', governedSustained.result, governedSummary),
         ],
       ),
     );
-    const cpuPerRequest =
-      (sustainedCpu.user + sustainedCpu.system) / 1000 / Math.max(1, sustained.latencies.length);
+    const cpuRow = (path: string, cpu: CpuWindow, completed: number) => [
+      path,
+      ms(perRequest(cpu.processMs, completed)),
+      ms(perRequest(cpu.othersMs, completed)),
+      ms(perRequest(cpu.devServerMs, completed)),
+    ];
+    out();
+    out('CPU ms per completed request or workflow');
     out(
-      `CPU of this process per governed request in the sustained run: ${ms(cpuPerRequest)} ms ` +
-        `(the process holds the gateway, the worker, the ledger client or PGlite, the emulator and the ` +
-        `benchmark client); ` +
-        `load average 1-min ${sustainedLoad0.toFixed(2)} at its start, ${sustainedLoad1.toFixed(2)} at its end`,
+      table(
+        ['run', 'this process', 'other stack processes', 'Temporal dev server'],
+        [
+          ['direct (the level runs)', ms(directCpuPerRequest), '-', '-'],
+          cpuRow('floor (sustained)', floorSustained.cpu, floorDone),
+          cpuRow('governed (sustained)', governedSustained.cpu, governedDone),
+        ],
+      ),
+    );
+    const stackCpuPerGoverned =
+      perRequest(governedSustained.cpu.processMs + governedSustained.cpu.othersMs, governedDone) -
+      directCpuPerRequest;
+    out(
+      `CPU of this process per governed request in the sustained run: ` +
+        `${ms(perRequest(governedSustained.cpu.processMs, governedDone))} ms (the process holds the gateway, ` +
+        `the worker, the ledger client or PGlite, the emulator and the benchmark client)`,
     );
     out(
-      `CPU of the Temporal dev server per governed request in the sustained run: ` +
-        `${ms((sustainedChildCpu * 1000) / Math.max(1, sustained.latencies.length))} ms`,
+      `cpu_ms_per_governed: ${ms(stackCpuPerGoverned)} ms = this process and the stack's other processes ` +
+        `(not the dev server${mode === 'postgres' ? ', not the PostgreSQL server' : ''}) per governed request, ` +
+        `minus this process's ${ms(directCpuPerRequest)} ms per direct request (the emulator and the ` +
+        `benchmark client run in this process): what the stack spends on top of a direct call`,
+    );
+    out(
+      `Load average 1-min: floor run ${floorSustained.load.map((v) => v.toFixed(2)).join(' -> ')}, ` +
+        `governed run ${governedSustained.load.map((v) => v.toFixed(2)).join(' -> ')}`,
     );
     out();
     out(
-      `Peak RSS of this process (stack + benchmark, sampled every 100 ms): ${mb(peakRss)}; ` +
-        `Temporal dev server (child process, sampled every 1 s after start-up): ${peakChildRss ? mb(peakChildRss) : 'n/a'}; ` +
-        `child processes during start-up (dev server, PGlite initdb, workflow bundling): ${mb(startupChildPeak)}`,
+      `Streamed requests at concurrency 1 (${opts.streamRequests} per path): time to the first content chunk (ms)`,
     );
     out(
-      `Load average at the end: ${loadavg()
-        .map((value) => value.toFixed(2))
-        .join(' ')}`,
+      table(
+        ['path', 'p50', 'p95', 'errors'],
+        [
+          ['direct', ms(ttftDirect.p50), ms(ttftDirect.p95), String(ttftDirect.errors)],
+          ['governed', ms(ttftGoverned.p50), ms(ttftGoverned.p95), String(ttftGoverned.errors)],
+          ['added', ms(ttftGoverned.p50 - ttftDirect.p50), ms(ttftGoverned.p95 - ttftDirect.p95), ''],
+        ],
+      ),
     );
+    out();
+    out(
+      `History events per workflow (mean of ${governedIds.list().length} governed and ` +
+        `${floorIds.list().length} floor workflows run one at a time): governed ${ms(historyGoverned)}, ` +
+        `floor ${ms(historyFloor)}; the last ones of the sustained runs (under load): governed ` +
+        `${ms(loadedHistoryGoverned)}, floor ${ms(loadedHistoryFloor)}; a floor workflow ` +
+        `${floorEager ? 'starts' : 'does NOT start'} eagerly`,
+    );
+    out(
+      `Ledger: ${ms(statementsPerGoverned)} SQL statements per governed request (BEGIN and COMMIT counted), ` +
+        `${transactionsPerGoverned.toFixed(2)} transactions, over ${STATEMENT_PASS} sequential governed requests`,
+    );
+    out();
+    const peakStack = sustainedPeak.bytes;
+    out(
+      `Peak RSS during the sustained governed run, this process + the stack's other processes (not the dev ` +
+        `server): ${mb(peakStack)}. Whole run: this process ${mb(peakRss)} (stack + benchmark, sampled every ` +
+        `100 ms); Temporal dev server ${peakDevServerRss ? mb(peakDevServerRss) : 'n/a'} (sampled every 0.5-1 s ` +
+        `after start-up); child processes at start-up (dev server, PGlite initdb, workflow bundling): ` +
+        `${mb(startupChildPeak)}`,
+    );
+    const loadEnd = loadavg();
+    out(`Load average at the end: ${loadText(loadEnd)}`);
     for (const problem of problems) out(`error sample: ${problem}`);
+    out(`Errors: ${errors}`);
+
+    if (opts.json) {
+      const c1 = levels.find((entry) => entry.level === 1);
+      const figures: OverheadFigures = {
+        direct_p50_c1: c1?.direct.p50 ?? Number.NaN,
+        floor_p50_c1: c1?.floor.p50 ?? Number.NaN,
+        governed_p50_c1: c1?.governed.p50 ?? Number.NaN,
+        floor_rps_c64: floorSummary.rps,
+        governed_rps_c64: governedSummary.rps,
+        cpu_ms_per_governed: stackCpuPerGoverned,
+        devserver_cpu_ms_per_governed: perRequest(governedSustained.cpu.devServerMs, governedDone),
+        devserver_cpu_ms_per_floor: perRequest(floorSustained.cpu.devServerMs, floorDone),
+        peak_rss_mb: peakStack / 1024 / 1024,
+        history_events_per_governed: historyGoverned,
+        history_events_per_floor: historyFloor,
+        ledger_statements_per_governed: statementsPerGoverned,
+        stream_ttft_added_p50_c1: ttftGoverned.p50 - ttftDirect.p50,
+        mode,
+      };
+      writeFigures(opts.json, figures, {
+        direct_stream_ttft_p50_c1: ttftDirect.p50,
+        governed_stream_ttft_p50_c1: ttftGoverned.p50,
+        process_cpu_ms_per_governed: perRequest(governedSustained.cpu.processMs, governedDone),
+        process_cpu_ms_per_floor: perRequest(floorSustained.cpu.processMs, floorDone),
+        process_cpu_ms_per_direct: directCpuPerRequest,
+        ledger_transactions_per_governed: transactionsPerGoverned,
+        history_events_per_governed_under_load: loadedHistoryGoverned,
+        history_events_per_floor_under_load: loadedHistoryFloor,
+        sustained_concurrency: opts.sustainedConcurrency,
+        floor_eager_start: floorEager,
+        errors,
+        date: startedAtDate.toISOString(),
+        finished: new Date().toISOString(),
+        load_average_start: loadStart,
+        load_average_end: loadEnd,
+        machine,
+        options: opts,
+        ledger: stack.ledgerDescription,
+        levels: levels.map(({ level, direct: d, floor: f, governed: g }) => ({
+          level,
+          direct: d,
+          floor: f,
+          governed: g,
+        })),
+      });
+      out(`Figures written to ${opts.json}`);
+    }
     return 0;
   } finally {
     await cleanup();

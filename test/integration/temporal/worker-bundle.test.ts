@@ -6,7 +6,14 @@ import { bundleWorkflowsApart } from '../../../workers/worker';
 describe('the production workflow bundle', () => {
   it('carries the workflows and the encoding failure converter', async () => {
     const { code } = await bundleWorkflowsApart();
-    for (const workflow of ['selfCheck', 'governedCompletion', 'batchJob', 'keyRotation', 'weeklyReport'])
+    for (const workflow of [
+      'selfCheck',
+      'governedCompletion',
+      'batchJob',
+      'keyRotation',
+      'weeklyReport',
+      'floorEcho',
+    ])
       expect(code).toContain(`function ${workflow}(`);
     expect(code).toContain('failure-converter.cjs');
     expect(code).toContain('encodeCommonAttributes: true');

@@ -1,0 +1,69 @@
+/**
+ * The floor of `bench:overhead`: the trivial `floorEcho` workflow started the way the gateway starts a
+ * governed completion (the stack's client, which shares the worker's connection; `requestEagerStart`;
+ * `workflow.execute`; the worker's task queue), and the history sizes of completed workflows.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { TASK_QUEUES } from '../domain/task-queues';
+
+/** about the size of a governed completion's request */
+const FLOOR_INPUT = {
+  model: 'llama-3.1-8b-instant',
+  messages: [{ role: 'user', content: 'Say hello in five words.' }],
+  max_completion_tokens: 16,
+};
+
+/** The last few ids seen (of completed workflows), for their histories. */
+export class RecentIds {
+  private readonly ids: string[] = [];
+
+  constructor(private readonly keep = 5) {}
+
+  add(id: string): void {
+    this.ids.push(id);
+    if (this.ids.length > this.keep) this.ids.shift();
+  }
+
+  list(): string[] {
+    return [...this.ids];
+  }
+}
+
+export function floorSender(client: Client, recent: RecentIds): () => Promise<void> {
+  return async () => {
+    const workflowId = `floor-${randomUUID()}`;
+    const result = await client.workflow.execute('floorEcho', {
+      taskQueue: TASK_QUEUES.main,
+      workflowId,
+      args: [FLOOR_INPUT],
+      requestEagerStart: true,
+    });
+    if ((result as typeof FLOOR_INPUT).model !== FLOOR_INPUT.model)
+      throw new Error('floorEcho did not return its input');
+    recent.add(workflowId);
+  };
+}
+
+/** Whether a floor workflow started now is started eagerly (on this process's worker). */
+export async function floorStartsEagerly(client: Client): Promise<boolean> {
+  const handle = await client.workflow.start('floorEcho', {
+    taskQueue: TASK_QUEUES.main,
+    workflowId: `floor-${randomUUID()}`,
+    args: [FLOOR_INPUT],
+    requestEagerStart: true,
+  });
+  await handle.result();
+  return handle.eagerlyStarted;
+}
+
+/** Mean number of history events of the given (completed) workflows; NaN without any. */
+export async function meanHistoryEvents(client: Client, workflowIds: string[]): Promise<number> {
+  if (workflowIds.length === 0) return Number.NaN;
+  let total = 0;
+  for (const id of workflowIds) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    total += history.events?.length ?? 0;
+  }
+  return total / workflowIds.length;
+}

@@ -1,0 +1,75 @@
+/** Closed-loop load for `bench:overhead`: N loops sending back to back, and the percentiles of a run. */
+import { performance } from 'node:perf_hooks';
+
+export interface RunResult {
+  latencies: number[];
+  errors: number;
+  errorSamples: string[];
+  elapsedMs: number;
+}
+
+export type Limit = { count: number } | { deadline: number };
+
+/**
+ * `concurrency` loops call `send` back to back until `count` calls were started or `deadline`
+ * (performance.now() ms) has passed, whichever is given. A call that throws counts as an error.
+ */
+export async function run(
+  send: () => Promise<unknown>,
+  concurrency: number,
+  limit: Limit,
+): Promise<RunResult> {
+  const latencies: number[] = [];
+  const errorSamples: string[] = [];
+  let errors = 0;
+  let started = 0;
+  const more = () =>
+    'count' in limit ? started < limit.count : performance.now() < limit.deadline && started < 10_000_000;
+  const begin = performance.now();
+  const loop = async () => {
+    while (more()) {
+      started++;
+      const t0 = performance.now();
+      try {
+        await send();
+        latencies.push(performance.now() - t0);
+      } catch (error) {
+        errors++;
+        if (errorSamples.length < 3)
+          errorSamples.push(String((error as Error).message ?? error).slice(0, 160));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return { latencies, errors, errorSamples, elapsedMs: performance.now() - begin };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export interface Summary {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  rps: number;
+  errors: number;
+}
+
+export function summarize(result: RunResult): Summary {
+  const sorted = [...result.latencies].sort((a, b) => a - b);
+  return {
+    n: result.latencies.length + result.errors,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    rps: result.latencies.length / (result.elapsedMs / 1000),
+    errors: result.errors,
+  };
+}
+
+export const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : '-');
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
