@@ -59,6 +59,17 @@ export async function bundleWorkflowsApart(): Promise<{ code: string }> {
   });
 }
 
+/**
+ * Slots for many short workflows. A governed completion runs its steps as local activities inside its
+ * first workflow task, so the task holds its slot for the whole Groq call: with the SDK's default of 40
+ * slots, the 41st request in flight can no longer start eagerly on this worker and goes through the
+ * server's matching and a poll instead. Each slot costs only a little memory while it is in use.
+ */
+export const SHORT_WORKFLOW_SLOTS = {
+  maxConcurrentWorkflowTaskExecutions: 256,
+  maxConcurrentLocalActivityExecutions: 256,
+} as const;
+
 export async function createGovernorWorker(options: GovernorWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
@@ -69,6 +80,7 @@ export async function createGovernorWorker(options: GovernorWorkerOptions): Prom
     ...(options.identity ? { identity: options.identity } : {}),
     dataConverter: { failureConverterPath, ...options.dataConverter },
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
+    ...SHORT_WORKFLOW_SLOTS,
   });
 }
 
