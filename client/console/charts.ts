@@ -14,9 +14,9 @@ export function budgetBar(used: Nanos, budget: Nanos | null, projected: Nanos, l
   const w = (value: Nanos) => Math.max((plot(value) / reference) * width, value > 0n ? 1 : 0).toFixed(1);
   const over = budget !== null && used > budget;
   const x = w(projected);
-  return `<svg class="bar" viewBox="0 0 ${width} 26" width="100%" role="img" aria-label="${h(label)}">${
+  return `<svg class="bar" viewBox="0 0 ${width} 26" width="100%" preserveAspectRatio="none" role="img" aria-label="${h(label)}">${
     budget !== null ? `<rect x="0" y="4" width="${w(budget)}" height="18" fill="#e5e7eb"/>` : ''
-  }<rect x="0" y="4" width="${w(used)}" height="18" fill="${over ? '#dc2626' : '#4f46e5'}"><title>${usd(used)} spent</title></rect><line x1="${x}" x2="${x}" y1="0" y2="26" stroke="#f59e0b" stroke-width="2" stroke-dasharray="3 2"><title>projected ${usd(projected)}</title></line></svg>`;
+  }<rect x="0" y="4" width="${w(used)}" height="18" fill="${over ? '#dc2626' : '#4f46e5'}"><title>${usd(used)} spent</title></rect><line x1="${x}" x2="${x}" y1="0" y2="26" stroke="#f59e0b" stroke-width="2" stroke-dasharray="3 2" vector-effect="non-scaling-stroke"><title>projected ${usd(projected)}</title></line></svg>`;
 }
 
 /** Horizontal bars, one per row, longest first as given. */

@@ -27,7 +27,7 @@ import { createKey, controlBatch, revoke, rotationAction, type Outcome } from '.
 import { asset } from './assets';
 import { uiLinksOf, type ConsoleContext } from './context';
 import { cookies, readForm, redirect, sameOrigin, sendConsoleJson, sendHtml, REPORT_CSP } from './http';
-import { bare } from './layout';
+import { bare, page } from './layout';
 import { batchesPage, batchesSections } from './pages/batches';
 import { overviewPage, overviewSections } from './pages/overview';
 import { reportHtml, reportsPage, weekOf } from './pages/reports';
@@ -52,7 +52,24 @@ function cookie(id: string, maxAgeSeconds: number): string {
   return `${COOKIE}=${id}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}`;
 }
 
-function problem(response: ServerResponse, status: number, message: string, back = '/console/'): void {
+function problem(
+  response: ServerResponse,
+  status: number,
+  message: string,
+  back = '/console/',
+  session?: ConsoleSession,
+): void {
+  const title = status === 403 ? 'Not allowed' : 'Something is wrong';
+  if (session)
+    return sendHtml(
+      response,
+      status,
+      page(
+        session,
+        { title },
+        `<p class="flash error" data-status="${status}">${h(message)}</p><p><a href="${h(back)}">Back</a></p>`,
+      ),
+    );
   sendHtml(
     response,
     status,
@@ -92,18 +109,20 @@ async function sessionOf(
   return { id, session };
 }
 
-function finish(response: ServerResponse, outcome: Outcome): void {
+function finish(ctx: ConsoleContext, response: ServerResponse, outcome: Outcome): void {
   if (outcome.ok) return redirect(response, outcome.location);
-  problem(response, outcome.status, outcome.message);
+  problem(response, outcome.status, outcome.message, '/console/', ctx.session);
 }
 
 async function download(ctx: ConsoleContext, response: ServerResponse, batchId: string, which: string) {
   const store = new BatchStore(ctx.deps.ledger.sql);
   const batch = await store.getBatch(batchId);
-  if (!batch || !mayRead(ctx.principal, batch)) return problem(response, 404, 'No such batch.');
+  if (!batch || !mayRead(ctx.principal, batch))
+    return problem(response, 404, 'No such batch.', '/console/', ctx.session);
   const fileId = which === 'output' ? batch.outputFileId : batch.errorFileId;
   const file = fileId ? await store.getFile(fileId) : null;
-  if (!file) return problem(response, 404, `Batch ${batchId} has no ${which} file yet.`);
+  if (!file)
+    return problem(response, 404, `Batch ${batchId} has no ${which} file yet.`, '/console/', ctx.session);
   response.writeHead(200, {
     'content-type': 'application/jsonl',
     'content-disposition': `attachment; filename="${batch.id}-${which}.jsonl"`,
@@ -123,7 +142,7 @@ async function get(ctx: ConsoleContext, response: ServerResponse, path: string):
   const denied = (reason: string) =>
     api
       ? sendConsoleJson(response, 403, { error: { message: reason, code: 'permission_denied' } })
-      : problem(response, 403, reason);
+      : problem(response, 403, reason, '/console/', ctx.session);
   const route = api ? path.replace('/console/api/', '/console/') : path;
 
   if (route === '/console/' || route === '/console') {
@@ -143,7 +162,7 @@ async function get(ctx: ConsoleContext, response: ServerResponse, path: string):
   if (team) {
     const name = decodeSegment(team[1]!);
     if (name === undefined || !ctx.deps.config().teams.has(name))
-      return problem(response, 404, 'No such team.');
+      return problem(response, 404, 'No such team.', '/console/', ctx.session);
     const decision = authorize(principal, 'usage.read', { team: name });
     if (!decision.allowed) return denied(decision.reason);
     return api ? sections(await teamSections(ctx, name)) : sendHtml(response, 200, await teamPage(ctx, name));
@@ -159,16 +178,16 @@ async function get(ctx: ConsoleContext, response: ServerResponse, path: string):
   }
   if (path === '/console/reports') {
     const week = weekOf(ctx);
-    if (!week) return problem(response, 400, 'week must look like 2026-W47', '/console/reports');
+    if (!week) return problem(response, 400, 'week must look like 2026-W47', '/console/reports', ctx.session);
     return sendHtml(response, 200, reportsPage(ctx, week));
   }
   const report = /^\/console\/reports\/(\d{4}-W\d{2})\/report\.html$/.exec(path);
   if (report) {
     const result = await reportHtml(ctx, report[1]!);
-    if ('denied' in result) return problem(response, 403, result.denied);
+    if ('denied' in result) return problem(response, 403, result.denied, '/console/', ctx.session);
     return sendHtml(response, 200, result.html, {}, REPORT_CSP);
   }
-  return problem(response, 404, `Nothing at ${path}.`);
+  return problem(response, 404, `Nothing at ${path}.`, '/console/', ctx.session);
 }
 
 async function post(ctx: ConsoleContext, request: IncomingMessage, response: ServerResponse, path: string) {
@@ -178,14 +197,17 @@ async function post(ctx: ConsoleContext, request: IncomingMessage, response: Ser
       response,
       403,
       'The form is stale or came from another site; reload the page and try again.',
+      '/console/',
+      ctx.session,
     );
   const keys = /^\/console\/teams\/([^/]+)\/keys$/.exec(path);
-  if (keys) return finish(response, await createKey(ctx, decodeSegment(keys[1]!) ?? '', form));
+  if (keys) return finish(ctx, response, await createKey(ctx, decodeSegment(keys[1]!) ?? '', form));
   const revocation = /^\/console\/keys\/([^/]+)\/revoke$/.exec(path);
-  if (revocation) return finish(response, await revoke(ctx, decodeSegment(revocation[1]!) ?? ''));
+  if (revocation) return finish(ctx, response, await revoke(ctx, decodeSegment(revocation[1]!) ?? ''));
   const batch = /^\/console\/batches\/([^/]+)\/(pause|resume|cancel)$/.exec(path);
   if (batch)
     return finish(
+      ctx,
       response,
       await controlBatch(
         ctx,
@@ -197,6 +219,7 @@ async function post(ctx: ConsoleContext, request: IncomingMessage, response: Ser
   const rotation = /^\/console\/rotations\/([^/]+)\/(approve|abort|skip-monitor)$/.exec(path);
   if (rotation)
     return finish(
+      ctx,
       response,
       await rotationAction(
         ctx,
@@ -205,7 +228,7 @@ async function post(ctx: ConsoleContext, request: IncomingMessage, response: Ser
         form.reason,
       ),
     );
-  return problem(response, 404, `Nothing to post at ${path}.`);
+  return problem(response, 404, `Nothing to post at ${path}.`, '/console/', ctx.session);
 }
 
 /** Answers every request under /console. */

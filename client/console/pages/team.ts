@@ -37,14 +37,14 @@ async function modelsSection(ctx: ConsoleContext, team: string): Promise<string>
   const refusalRows = refusals
     .map((r) => `<tr data-reason="${h(r.reason)}"><td>${h(r.reason)}</td><td>${count(r.count)}</td></tr>`)
     .join('');
-  return `<div class="columns"><div><h2>Top models in ${period}</h2>${barList(
+  return `<div class="columns"><section><h2>Top models in ${period}</h2>${barList(
     top.map((m) => ({ label: m.key ?? '?', nanos: m.costNanos })),
     'Spend per model (USD)',
-  )}</div><div><h2>Refusals by reason</h2>${
+  )}</section><section><h2>Refusals by reason</h2>${
     refusals.length === 0
       ? '<p class="empty">No refusals this month.</p>'
       : `<table class="refusals"><thead><tr><th>reason</th><th>count</th></tr></thead><tbody>${refusalRows}</tbody></table>`
-  }</div></div>`;
+  }</section></div>`;
 }
 
 /** Roles this principal may issue for the team (the admin API's table). */
