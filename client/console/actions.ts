@@ -112,11 +112,11 @@ export async function rotationAction(
   const decision = authorize(ctx.principal, 'rotations.manage');
   if (!decision.allowed) return refused({ code: 'permission_denied', message: decision.reason });
   try {
-    const status = await actOnRotation(ctx.deps.temporal, keyName, action, {
+    await actOnRotation(ctx.deps.temporal, keyName, action, {
       actor: `key:${ctx.principal.keyId}`,
       ...(reason?.trim() ? { reason: reason.trim() } : {}),
     });
-    ctx.session.flash = { kind: 'ok', text: `Rotation of ${keyName}: ${action} done, now ${status.phase}.` };
+    ctx.session.flash = { kind: 'ok', text: `Rotation of ${keyName}: ${action} accepted.` };
     return { ok: true, location: '/console/rotations' };
   } catch (error) {
     if (error instanceof RotationError)

@@ -4,7 +4,11 @@
  * that phase (approve, abort, skip the monitor with a reason).
  */
 import { escapeHtml as h } from '../../../domain/reports/format';
-import { rotationWorkflowId, type RotationStatus } from '../../../workflows/key-rotation-messages';
+import {
+  rotationWorkflowId,
+  type KeyRotationResult,
+  type RotationStatus,
+} from '../../../workflows/key-rotation-messages';
 import { rotationStatus } from '../../services/rotation';
 import type { ConsoleContext } from '../context';
 import { actionForm, live, page } from '../layout';
@@ -16,7 +20,13 @@ type Row =
 
 async function rowOf(ctx: ConsoleContext, name: string): Promise<Row> {
   try {
-    const description = await ctx.deps.temporal.workflow.getHandle(rotationWorkflowId(name)).describe();
+    const handle = ctx.deps.temporal.workflow.getHandle(rotationWorkflowId(name));
+    const description = await handle.describe();
+    if (description.status.name === 'COMPLETED') {
+      // a finished rotation's outcome: completed, rolled-back, aborted or failed
+      const result = (await handle.result()) as KeyRotationResult;
+      return { name, state: 'closed', status: result.outcome, closedAt: description.closeTime ?? null };
+    }
     if (description.status.name !== 'RUNNING')
       return {
         name,

@@ -13,6 +13,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodOf } from '../../../ledger';
 import { BatchStore } from '../../../ledger/batches';
+import { rotationHandle } from '../../../client/services/rotation';
+import { addUpstreamKeyVersion } from '../../../client/services/upstream-key-versions';
+import type { KeyRotationResult } from '../../../workflows/key-rotation-messages';
 import { batchWorkflowId, progressQuery } from '../../../workflows/batch-job-messages';
 import { chromiumOrSkip, launchChromium } from '../../support/browser';
 import {
@@ -21,12 +24,17 @@ import {
   testConfig,
   type CompletionStack,
 } from '../../support/completion-stack';
+import { KEY, rotationParts } from '../../support/rotation-stack';
 import { devServerEnv } from '../../support/temporal';
 import { jsonl, upload, waitForBatch } from '../batches/support';
 
 const ARTIFACTS = resolve('test-artifacts/console');
 const chromium = chromiumOrSkip('the admin console browser test');
-const CONFIG = `${TEST_CONFIG}gateway:\n  batchWindow: 4\n`;
+// small budgets so the bars show: alpha's batch uses a visible share, beta's three calls cross 50%
+const CONFIG = `${TEST_CONFIG.replace("monthlyBudgetUsd: '10'", "monthlyBudgetUsd: '0.003'").replace(
+  "monthlyBudgetUsd: '0.0005'",
+  "monthlyBudgetUsd: '0.000006'",
+)}gateway:\n  batchWindow: 4\n`;
 
 type Usage = {
   spend: { committed: { nanos: string } };
@@ -111,7 +119,22 @@ describe.skipIf(!chromium)('the admin console in headless Chromium', () => {
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     env = await devServerEnv();
-    stack = await startCompletionStack(env, { gateway: true, config: testConfig(CONFIG) });
+    stack = await startCompletionStack(env, {
+      gateway: true,
+      config: testConfig(CONFIG),
+      rotation: async (ledger, emulator) => {
+        const parts = await rotationParts(ledger, emulator);
+        // beta's key joins the versioned store too, so both teams call through one resolver
+        await addUpstreamKeyVersion({
+          ledger,
+          store: parts.store,
+          keyName: 'beta-test-gateway',
+          secret: emulator.addedKeys['beta-test-gateway']!,
+          actor: 'test',
+        });
+        return { resolver: parts.resolver, rotation: parts.rotation };
+      },
+    });
     base = stack.gateway!.url;
     period = periodOf(new Date(), 'UTC');
     keys.orgAdmin = await stack.issue(null, 'org-admin');
@@ -123,13 +146,16 @@ describe.skipIf(!chromium)('the admin console in headless Chromium', () => {
     // spend on two teams and two models, and refusals: a model alpha may not use, beta's tiny budget
     for (let i = 0; i < 3; i++)
       expect(await chat(keys.alpha.key, 'llama-3.1-8b-instant', `hello ${i}`)).toBe('ok');
-    expect(await chat(keys.beta.key, 'llama-3.1-8b-instant', 'hi', 8)).toBe('ok');
+    for (let i = 0; i < 3; i++) expect(await chat(keys.beta.key, 'llama-3.1-8b-instant', 'hi', 8)).toBe('ok');
     expect(await chat(keys.alpha.key, 'llama-3.3-70b-versatile', 'not mine')).toBe(403);
     expect(await chat(keys.beta.key, 'llama-3.3-70b-versatile', 'too dear', 1024)).toBe(402);
     browser = await launchChromium(chromium!);
   });
 
   afterAll(async () => {
+    await rotationHandle(stack.client, KEY)
+      .terminate('test over')
+      .catch(() => undefined);
     await browser?.close();
     await stack?.close();
     await env?.teardown();
@@ -334,10 +360,61 @@ describe.skipIf(!chromium)('the admin console in headless Chromium', () => {
       ]);
       expect(download.suggestedFilename()).toBe(`${batch.id}-output.jsonl`);
       await shot(admin, 'batches');
+
+      // after the batch the overview still equals the API and the ledger (the picture in the README)
+      const overview = await signIn(keys.orgAdmin!.key, /\/console\/overview$/);
+      const alpha = await usage('alpha');
+      expect(await nanos(overview, 'tr[data-team="alpha"] td.spent')).toBe(alpha.spend.committed.nanos);
+      expect(alpha.spend.committed.nanos).toBe(await ledgerSum('alpha'));
+      expect(await nanos(overview, '[data-figure="org-spent"]')).toBe(await ledgerSum());
+      expect(await overview.locator('tr[data-team="beta"] td').nth(6).textContent()).toBe('50%');
+      await shot(overview, 'overview-after-batch');
     } finally {
       stack.emulator.setLatency({ latencyMs: 0 });
       if (batchId) await groq.batches.cancel(batchId).catch(() => undefined);
     }
+  });
+
+  it('org-admin: a rotation is approved and aborted from the rotations page, audited under its key', async () => {
+    const start = await fetch(`${base}/admin/rotations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.orgAdmin!.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        key_name: KEY,
+        monitor_window: '1h',
+        check_interval: '1s',
+        require_approval: true,
+      }),
+    });
+    expect(start.status).toBe(201);
+    const page = await signIn(keys.orgAdmin!.key, /\/console\/overview$/);
+    await page.goto(`${base}/console/rotations`);
+    const row = `tr[data-rotation="${KEY}"]`;
+    // the page's live section follows the workflow to the approval gate without a reload
+    await page.waitForSelector(`${row} .status:has-text("awaiting-approval")`, { timeout: 60_000 });
+    await Promise.all([
+      page.waitForURL(/\/console\/rotations$/),
+      page.click(`${row} button:has-text("Approve")`),
+    ]);
+    await page.waitForSelector(`${row} .status:has-text("monitoring")`, { timeout: 60_000 });
+    expect(await page.locator(`${row} td`).nth(2).textContent()).toMatch(/^\d+m \d+s$|^\d+h \d+m$/);
+    expect(await page.locator(`${row} a:has-text("workflow")`).getAttribute('href')).toContain(
+      encodeURIComponent(`key-rotation:${KEY}`),
+    );
+    await shot(page, 'rotations-monitoring');
+    await Promise.all([
+      page.waitForURL(/\/console\/rotations$/),
+      page.click(`${row} button:has-text("Abort")`),
+    ]);
+    const result: KeyRotationResult = await rotationHandle(stack.client, KEY).result();
+    expect(result.outcome).toBe('aborted');
+    const audit = await stack.ledger.listAudit({ target: `rotation:${KEY}` });
+    expect(audit.find((e) => e.action === 'rotation.approved')?.actor).toBe(`key:${keys.orgAdmin!.id}`);
+    expect(audit.find((e) => e.action === 'rotation.abort-requested')?.actor).toBe(
+      `key:${keys.orgAdmin!.id}`,
+    );
+    await page.reload();
+    expect(await page.locator(`${row} td`).nth(1).textContent()).toMatch(/^aborted/);
   });
 
   it('no console page asked for anything outside the gateway host', () => {
