@@ -35,7 +35,7 @@ function summary(org: SpendFigures, paused: TeamFigures[], period: string): stri
     org.projectedNanos,
     'org-projected',
   )}${card('Held in flight', org.heldNanos, 'org-held')}</div>
-<p>Org alerts crossed: <b data-figure="org-alerts">${alertsText(org.alerts)}</b>. Paused teams: <b data-figure="paused">${
+<p>Org alerts crossed: <b data-figure="org-alerts">${org.alerts.length ? alertsText(org.alerts) : 'none'}</b>. Paused teams: <b data-figure="paused">${
     paused.length === 0 ? 'none' : paused.map((t) => h(t.team)).join(', ')
   }</b>.</p>`;
 }
