@@ -60,24 +60,8 @@ function problem(
   session?: ConsoleSession,
 ): void {
   const title = status === 403 ? 'Not allowed' : 'Something is wrong';
-  if (session)
-    return sendHtml(
-      response,
-      status,
-      page(
-        session,
-        { title },
-        `<p class="flash error" data-status="${status}">${h(message)}</p><p><a href="${h(back)}">Back</a></p>`,
-      ),
-    );
-  sendHtml(
-    response,
-    status,
-    bare(
-      status === 403 ? 'Not allowed' : 'Something is wrong',
-      `<p class="flash error" data-status="${status}">${h(message)}</p><p><a href="${h(back)}">Back</a></p>`,
-    ),
-  );
+  const body = `<p class="flash error" data-status="${status}">${h(message)}</p><p><a href="${h(back)}">Back</a></p>`;
+  sendHtml(response, status, session ? page(session, { title }, body) : bare(title, body));
 }
 
 async function signIn(deps: GatewayDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
