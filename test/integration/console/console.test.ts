@@ -295,6 +295,14 @@ describe.skipIf(!chromium)('the admin console in headless Chromium', () => {
     expect(crossSite.status()).toBe(403);
     expect((await stack.ledger.getGatewayKey(keys.victim!.id))!.revokedAt).toBeNull();
     await shot(page, 'team-alpha');
+
+    // its weekly report is its own team's part only, as GET /admin/reports answers a team-admin
+    await page.goto(`${base}/console/reports`);
+    const report = page.frameLocator('iframe.report');
+    await expect(report.locator('h1').textContent()).resolves.toContain('Groq usage, week');
+    const text = (await report.locator('body').textContent())!;
+    expect(text).toContain('alpha');
+    expect(text).not.toContain('beta');
   });
 
   it('a batch is paused and resumed from the console; a viewer sees it but is refused on the server', async () => {
