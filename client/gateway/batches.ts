@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { BATCH_ENDPOINT, chooseMode, parseCompletionWindow } from '../../domain/batch-lines';
+import type { Refusal } from '../../domain/api-errors';
 import { authorize, type Principal } from '../../domain/rbac';
 import { boundaryOf, parseMultipart } from '../../emulator/multipart';
 import { BatchStore, FINAL_BATCH_STATUSES, type BatchFile, type BatchRow } from '../../ledger/batches';
@@ -45,14 +46,17 @@ function notFound(response: ServerResponse, headers: Record<string, string>, wha
   sendRefusal(response, { code: 'not_found', message: `No such ${what}.` }, headers);
 }
 
-function mayRead(principal: Principal, owner: { team: string | null; gatewayKeyId: string | null }): boolean {
+export function mayRead(
+  principal: Principal,
+  owner: { team: string | null; gatewayKeyId: string | null },
+): boolean {
   return authorize(principal, 'batches.read', {
     team: owner.team,
     ...(owner.gatewayKeyId ? { ownerKeyId: owner.gatewayKeyId } : {}),
   }).allowed;
 }
 
-async function liveCounts(deps: GatewayDeps, store: BatchStore, batch: BatchRow): Promise<LiveCounts> {
+export async function liveCounts(deps: GatewayDeps, store: BatchStore, batch: BatchRow): Promise<LiveCounts> {
   if (!FINAL_BATCH_STATUSES.includes(batch.status)) {
     try {
       const progress = await deps.temporal.workflow.getHandle(batchWorkflowId(batch.id)).query(progressQuery);
@@ -323,15 +327,10 @@ export async function handleBatches(
     return sendJson(response, 200, batchObject(batch, await liveCounts(deps, store, batch)), headers);
   }
   if (match[2] && method === 'POST') {
-    const decision = authorize(principal, 'batches.create', { team: batch.team });
-    if (!decision.allowed)
-      return sendRefusal(response, { code: 'permission_denied', message: decision.reason }, headers);
-    let current = batch;
-    if (!FINAL_BATCH_STATUSES.includes(batch.status)) {
-      current = (await store.setStatus(batch.id, 'cancelling', new Date())) ?? batch;
-      await signal(deps, batch.id, (handle) => handle.signal(cancelBatchSignal));
-    }
-    return sendJson(response, 200, batchObject(current, await liveCounts(deps, store, current)), headers);
+    const result = await cancelBatch(deps, principal, batch);
+    return result.ok
+      ? sendJson(response, 200, result.batch, headers)
+      : sendRefusal(response, result.refusal, headers);
   }
   return sendRefusal(
     response,
@@ -350,6 +349,63 @@ async function signal(deps: GatewayDeps, batchId: string, send: (handle: Handle)
   }
 }
 
+/** What a batch control (cancel, pause, resume) answers: the batch object, or a refusal. */
+export type BatchControl = { ok: true; batch: Record<string, unknown> } | { ok: false; refusal: Refusal };
+
+/** Cancel (a caller who may create batches for its team); shared by the API and the console. */
+export async function cancelBatch(
+  deps: GatewayDeps,
+  principal: Principal,
+  batch: BatchRow,
+): Promise<BatchControl> {
+  const store = new BatchStore(deps.ledger.sql);
+  if (!mayRead(principal, batch))
+    return { ok: false, refusal: { code: 'not_found', message: 'No such batch.' } };
+  const decision = authorize(principal, 'batches.create', { team: batch.team });
+  if (!decision.allowed)
+    return { ok: false, refusal: { code: 'permission_denied', message: decision.reason } };
+  let current = batch;
+  if (!FINAL_BATCH_STATUSES.includes(batch.status)) {
+    current = (await store.setStatus(batch.id, 'cancelling', new Date())) ?? batch;
+    await signal(deps, batch.id, (handle) => handle.signal(cancelBatchSignal));
+  }
+  return { ok: true, batch: batchObject(current, await liveCounts(deps, store, current)) };
+}
+
+/** Pause or resume (an org-admin, or the team-admin of the batch's team); shared by the API and the console. */
+export async function pauseOrResumeBatch(
+  deps: GatewayDeps,
+  principal: Principal,
+  batchId: string,
+  action: 'pause' | 'resume',
+): Promise<BatchControl> {
+  const store = new BatchStore(deps.ledger.sql);
+  const batch = await store.getBatch(batchId);
+  if (!batch || !mayRead(principal, batch))
+    return { ok: false, refusal: { code: 'not_found', message: 'No such batch.' } };
+  const admin =
+    principal.role === 'org-admin' || (principal.role === 'team-admin' && principal.team === batch.team);
+  if (!admin) {
+    return {
+      ok: false,
+      refusal: {
+        code: 'permission_denied',
+        message: 'Only an org-admin or the team-admin of its team may pause a batch.',
+      },
+    };
+  }
+  if (FINAL_BATCH_STATUSES.includes(batch.status)) {
+    return {
+      ok: false,
+      refusal: { code: 'invalid_request_error', message: `Batch ${batch.id} is ${batch.status}.` },
+    };
+  }
+  await store.setPaused(batch.id, action === 'pause');
+  await signal(deps, batch.id, (handle) => handle.signal(pauseBatchSignal, action === 'pause'));
+  const current = (await store.getBatch(batch.id)) ?? batch;
+  return { ok: true, batch: batchObject(current, await liveCounts(deps, store, current)) };
+}
+
 /** POST /admin/batches/{id}/pause | /resume */
 export async function handleBatchAdmin(
   deps: GatewayDeps,
@@ -359,26 +415,8 @@ export async function handleBatchAdmin(
   action: 'pause' | 'resume',
   headers: Record<string, string>,
 ): Promise<void> {
-  const store = new BatchStore(deps.ledger.sql);
-  const batch = await store.getBatch(batchId);
-  if (!batch || !mayRead(principal, batch)) return notFound(response, headers, 'batch');
-  const admin =
-    principal.role === 'org-admin' || (principal.role === 'team-admin' && principal.team === batch.team);
-  if (!admin) {
-    return sendRefusal(
-      response,
-      {
-        code: 'permission_denied',
-        message: 'Only an org-admin or the team-admin of its team may pause a batch.',
-      },
-      headers,
-    );
-  }
-  if (FINAL_BATCH_STATUSES.includes(batch.status)) {
-    return invalid(response, headers, `Batch ${batch.id} is ${batch.status}.`);
-  }
-  await store.setPaused(batch.id, action === 'pause');
-  await signal(deps, batch.id, (handle) => handle.signal(pauseBatchSignal, action === 'pause'));
-  const current = (await store.getBatch(batch.id)) ?? batch;
-  return sendJson(response, 200, batchObject(current, await liveCounts(deps, store, current)), headers);
+  const result = await pauseOrResumeBatch(deps, principal, batchId, action);
+  return result.ok
+    ? sendJson(response, 200, result.batch, headers)
+    : sendRefusal(response, result.refusal, headers);
 }

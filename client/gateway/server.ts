@@ -14,6 +14,7 @@ import type { Refusal } from '../../domain/api-errors';
 import { authorize, type Principal } from '../../domain/rbac';
 import type { LedgerStore } from '../../ledger';
 import type { KeyAuthenticator } from '../services/gateway-keys';
+import { handleConsole } from '../console';
 import { handleAdmin } from './admin';
 import { handleBatchAdmin, handleBatches, handleFiles } from './batches';
 import { handleChatCompletion } from './chat';
@@ -97,6 +98,8 @@ async function route(
     response.end(text);
     return;
   }
+  if (path === '/console' || path.startsWith('/console/'))
+    return handleConsole(deps, request, response, path);
   if (path.startsWith('/admin/')) {
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;

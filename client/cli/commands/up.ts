@@ -78,6 +78,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   );
   io.stdout('');
   io.stdout(`  Gateway:          ${stack.gateway.url}  (OpenAI base URL: ${stack.gateway.url}/openai/v1)`);
+  io.stdout(
+    `  Admin console:    ${stack.gateway.url}/console/  (sign in with an org-admin, team-admin or viewer key)`,
+  );
   io.stdout(`  Data folder:      ${dataDir}`);
   io.stdout(`  Temporal:         ${stack.temporal.target.address}`);
   if (stack.temporal.uiUrl) io.stdout(`  Temporal Web UI:  ${stack.temporal.uiUrl}`);

@@ -72,6 +72,11 @@ describe('groq-governor up', () => {
     expect(first.output()).toMatch(/Self-check: ledger schema v\d+; upstream ok \(\d+ models\)/);
     const ui = await fetch(`http://127.0.0.1:${temporalPort + 1000}/`);
     expect(ui.status).toBe(200);
+    // the admin console the README points at, on the gateway's port
+    expect(first.output()).toContain(`Admin console:    http://127.0.0.1:${port}/console/`);
+    const signIn = await fetch(`http://127.0.0.1:${port}/console/sign-in`);
+    expect(signIn.status).toBe(200);
+    expect(await signIn.text()).toContain('name="key"');
 
     const groq = new Groq({ baseURL: `http://127.0.0.1:${port}`, apiKey: key!, maxRetries: 0 });
     const completion = await groq.chat.completions.create({
