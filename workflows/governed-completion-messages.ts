@@ -1,17 +1,14 @@
 /**
- * Messages of the `governedCompletion` workflow for streamed requests. The gateway starts the workflow
- * with the `admission` update (update-with-start), streams from Groq itself so tokens never pass
- * through history, then reports what happened with the `streamFinished` signal.
+ * Messages of the `governedCompletion` workflow for streamed requests. The gateway learns the
+ * admission from the `admission` update (update-with-start; or, where it shares a process with the
+ * worker that started the workflow eagerly, from the authorize step itself: domain/admission-board.ts),
+ * streams from Groq itself so tokens never pass through history, then reports what happened with the
+ * `streamFinished` signal.
  */
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AttemptRef, StreamOutcome } from '../activities/completion/types';
-import type { ApiErrorBody } from '../domain/api-errors';
+import type { StreamAdmission, StreamOutcome } from '../activities/completion/types';
 
-export type StreamAdmission =
-  | { admitted: true; attempt: AttemptRef; maxCompletionTokens: number }
-  | { admitted: false; status: number; error: ApiErrorBody; retryAfterSeconds?: number };
-
-export type { StreamOutcome };
+export type { StreamAdmission, StreamOutcome };
 
 export const admissionUpdate = defineUpdate<StreamAdmission>('admission');
 export const streamFinishedSignal = defineSignal<[StreamOutcome]>('streamFinished');

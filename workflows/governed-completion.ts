@@ -153,6 +153,7 @@ async function govern(
   if (twoSteps) {
     const authorized = await quick.authorize({
       ...policyInput,
+      ...(input.stream ? { stream: true } : {}),
       attempt: 1,
       promptTokenBound: bound,
       promptTokenEstimate: promptTokenEstimate(input.request.messages, input.request.tools),

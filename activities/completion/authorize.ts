@@ -6,17 +6,62 @@
  * refusal row; a refused reservation); one the limiter cannot admit yet keeps its reservation, and the
  * workflow waits for room as it does after a separate admission.
  */
+import { refusalBody, refusalStatus } from '../../domain/api-errors';
 import { reserveBudget } from './budget';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import { checkPolicy } from './policy';
-import type { AuthorizeInput, AuthorizeResult } from './types';
+import type { AuthorizeInput, AuthorizeResult, StreamAdmission } from './types';
 
 export function leaseIdFor(requestId: string, attempt: number): string {
   return `${requestId}#${attempt}`;
 }
 
 export async function authorize(deps: CompletionDeps, input: AuthorizeInput): Promise<AuthorizeResult> {
+  const result = await decide(deps, input);
+  if (input.stream) deps.admissions?.announce(input.requestId, streamAdmissionOf(input, result));
+  return result;
+}
+
+/**
+ * The admission the workflow gives a streamed request after this step (its `admission` update): the
+ * attempt to call with, or the refusal; undefined when the limiter could not admit it at once (the
+ * workflow then waits for room and answers the update itself).
+ */
+export function streamAdmissionOf(
+  input: AuthorizeInput,
+  result: AuthorizeResult,
+): StreamAdmission | undefined {
+  if (!result.ok) {
+    const { refusal } = result;
+    return {
+      admitted: false,
+      status: refusalStatus(refusal.code),
+      error: refusalBody(refusal),
+      ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
+    };
+  }
+  if (!result.capacity.admitted) return undefined;
+  const { policy } = result;
+  return {
+    admitted: true,
+    attempt: {
+      requestId: input.requestId,
+      attempt: input.attempt,
+      reservationId: result.reservationId,
+      leaseId: leaseIdFor(input.requestId, input.attempt),
+      team: policy.team,
+      period: policy.period,
+      model: policy.model,
+      upstreamKey: policy.upstreamKey,
+      gatewayKeyId: input.gatewayKeyId,
+      batch: !input.interactive,
+    },
+    maxCompletionTokens: policy.maxCompletionTokens,
+  };
+}
+
+function decide(deps: CompletionDeps, input: AuthorizeInput): Promise<AuthorizeResult> {
   return deps.ledger.transaction(async (ledger) => {
     const step = { ...deps, ledger };
     const policy = await checkPolicy(step, input);

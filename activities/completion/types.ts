@@ -46,6 +46,8 @@ export type ReserveResult =
  * and admission by the shared rate limiter, decided in one ledger transaction.
  */
 export interface AuthorizeInput extends PolicyInput {
+  /** a streamed request: its admission is also announced to a gateway waiting in this process */
+  stream?: boolean;
   /** the attempt whose reservation and lease this step makes */
   attempt: number;
   /** upper bound of the prompt's tokens (the reservation's worst case) */
@@ -160,3 +162,8 @@ export interface StreamOutcome {
   status?: number;
   upstreamRequestId?: string | null;
 }
+
+/** A streamed request's admission: what the gateway needs to call Groq itself, or why it may not. */
+export type StreamAdmission =
+  | { admitted: true; attempt: AttemptRef; maxCompletionTokens: number }
+  | { admitted: false; status: number; error: ApiErrorBody; retryAfterSeconds?: number };

@@ -6,9 +6,10 @@
  * to its end, so the usage Groq bills arrives and is booked exactly.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
 import { APIConnectionError, APIError } from 'groq-sdk';
 import type { GroqClientFactory } from '../../activities/groq-client';
+import type { AdmissionBoard } from '../../domain/admission-board';
 import { completionWorkflowId } from '../../domain/request-ids';
 import type { GovernedCompletionInput } from '../../workflows/governed-completion';
 import {
@@ -24,6 +25,56 @@ export interface StreamingDeps {
   groq: GroqClientFactory;
   /** names the gateway in reservation claims */
   identity: string;
+  /**
+   * where the authorize step of a workflow started eagerly on this process's worker hands over its
+   * admission (the embedded stack); without it, or when a workflow did not start here, the gateway asks
+   * the workflow with the `admission` update
+   */
+  admissions?: AdmissionBoard<StreamAdmission>;
+}
+
+/** How long a gateway waits for an eagerly started workflow's authorize step before it asks the workflow. */
+const ANNOUNCED_ADMISSION_WAIT_MS = 10_000;
+
+/**
+ * Start the workflow and learn its admission: eagerly on this process's worker with the admission handed
+ * over in-process where that can be (one round trip to the server), else with update-with-start.
+ */
+async function admit(
+  deps: GatewayDeps,
+  workflowId: string,
+  requestId: string,
+  input: GovernedCompletionInput,
+): Promise<{ admission: StreamAdmission; handle: WorkflowHandle }> {
+  const args = [{ ...input, stream: true }];
+  const board = deps.streaming.admissions;
+  if (deps.eagerStart && board) {
+    const announced = board.expect(requestId, ANNOUNCED_ADMISSION_WAIT_MS);
+    try {
+      const handle = await deps.temporal.workflow.start('governedCompletion', {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args,
+        requestEagerStart: true,
+      });
+      // started elsewhere: its step announces nothing here
+      if (!handle.eagerlyStarted) announced.cancel();
+      const admission = (await announced.admission) ?? (await handle.executeUpdate(admissionUpdate));
+      return { admission, handle };
+    } finally {
+      announced.cancel();
+    }
+  }
+  const start = new WithStartWorkflowOperation('governedCompletion', {
+    workflowId,
+    taskQueue: deps.taskQueue,
+    args,
+    workflowIdConflictPolicy: 'FAIL',
+  });
+  const admission = await deps.temporal.workflow.executeUpdateWithStart(admissionUpdate, {
+    startWorkflowOperation: start,
+  });
+  return { admission, handle: await start.workflowHandle() };
 }
 
 interface ChunkUsage {
@@ -50,17 +101,10 @@ export async function streamChatCompletion(
   input: GovernedCompletionInput,
 ): Promise<void> {
   const workflowId = completionWorkflowId(context.requestId);
-  const start = new WithStartWorkflowOperation('governedCompletion', {
-    workflowId,
-    taskQueue: deps.taskQueue,
-    args: [{ ...input, stream: true }],
-    workflowIdConflictPolicy: 'FAIL',
-  });
   let admission: StreamAdmission;
+  let handle: WorkflowHandle;
   try {
-    admission = await deps.temporal.workflow.executeUpdateWithStart(admissionUpdate, {
-      startWorkflowOperation: start,
-    });
+    ({ admission, handle } = await admit(deps, workflowId, context.requestId, input));
   } catch (error) {
     deps.log.warn('stream admission failed', { requestId: context.requestId, error: String(error) });
     return sendError(
@@ -84,7 +128,6 @@ export async function streamChatCompletion(
         : {}),
     });
   }
-  const handle = await start.workflowHandle();
   const finish = (outcome: StreamOutcome) =>
     handle.signal(streamFinishedSignal, outcome).catch((error: unknown) => {
       deps.log.warn('could not report a stream outcome; it will be booked as unknown', {

@@ -21,6 +21,8 @@ import { resolveTemporalTarget, type TemporalTarget } from './temporal-config';
 import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
 import { keyRotationServices } from './key-rotation';
 import { startUpstream, type Upstream } from './upstream';
+import { AdmissionBoard } from '../../domain/admission-board';
+import type { StreamAdmission } from '../../activities/completion/types';
 
 export interface StackOptions {
   config: GovernorConfig;
@@ -96,6 +98,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const workerConnection: NativeConnection = await connectWorker(target);
     cleanups.push(() => workerConnection.close());
     const groq = groqFactoryFor(upstream);
+    // streamed requests' admissions go from this worker's authorize steps to the gateway in-process
+    const admissions = new AdmissionBoard<StreamAdmission>();
     const worker: Worker = await buildWorker({
       connection: workerConnection,
       target,
@@ -105,6 +109,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       dataConverter,
       logger,
       rotation: keys.rotation,
+      admissions,
     });
     const workerDone = worker.run();
     cleanups.push(async () => {
@@ -123,6 +128,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       logger,
       port: options.gatewayPort,
       eagerStart: true,
+      admissions,
     });
     cleanups.push(() => gateway.close());
     const firstKey = config.upstreamKeys[0]?.name ?? 'default';
