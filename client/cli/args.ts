@@ -1,5 +1,6 @@
 /** Small helpers over node:util's parseArgs so every command reports bad flags the same way. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { textFault } from '../../domain/text-input';
 import type { CliIO } from './io';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -51,6 +52,12 @@ export function parseSubcommand<T extends Record<string, Options>>(
   );
   if (!parsed) return 2;
   const flags = parsed.values as Record<string, string | boolean | undefined>;
+  // the text rule (docs/security.md), once for every flag and argument
+  const fault = argumentFault(flags, parsed.positionals);
+  if (fault) {
+    io.stderr(`groq-governor ${program} ${command}: ${fault}`);
+    return 2;
+  }
   if (flags.help === true) {
     io.stdout(usage);
     return 0;
@@ -61,6 +68,27 @@ export function parseSubcommand<T extends Record<string, Options>>(
     text: (name) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined),
     positionals: parsed.positionals,
   };
+}
+
+/** Longest flag value or argument the CLI takes. */
+export const MAX_ARGUMENT_LENGTH = 4096;
+
+/** The first flag or argument that breaks the text rule, described; undefined when all may enter. */
+export function argumentFault(
+  flags: Record<string, string | boolean | undefined>,
+  positionals: readonly string[],
+): string | undefined {
+  const named: Array<[string, string]> = [
+    ...Object.entries(flags).flatMap(([name, value]): Array<[string, string]> =>
+      typeof value === 'string' ? [[`--${name}`, value]] : [],
+    ),
+    ...positionals.map((value, index): [string, string] => [`argument ${index + 1}`, value]),
+  ];
+  for (const [name, value] of named) {
+    const fault = textFault(value, name, MAX_ARGUMENT_LENGTH);
+    if (fault) return fault.message;
+  }
+  return undefined;
 }
 
 /** A port flag or environment variable: a whole number 0..65535, or the fallback. */
