@@ -8,6 +8,11 @@
  *   GET    /admin/usage?period=YYYY-MM[&team=T]   spend and tokens per team and model
  *   GET    /admin/reports?week=YYYY-Www[&team=T]   the weekly report (admin-reports.ts)
  *   /admin/rotations...            key rotations (org-admin): see admin-rotations.ts
+ *   POST   /admin/batches/{id}/pause | /resume   (org-admin, or team-admin of the batch's team)
+ *
+ * Every route first decides from the key alone whether its role may ever call it (admin-routes.ts),
+ * before the body is read or the ledger asked anything; bodies are read under the text rule
+ * (json-body.ts) and checked against their bounded schema (domain/admin-requests.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatUsd } from '../../domain/money';

@@ -7,7 +7,7 @@
  *   POST /openai/v1/batches               {input_file_id, endpoint, completion_window, metadata?,
  *                                          mode?: auto|realtime|groq-batch, skip_invalid_lines?}
  *   GET  /openai/v1/batches[?limit&after] GET /openai/v1/batches/{id}   POST /openai/v1/batches/{id}/cancel
- *   POST /admin/batches/{id}/pause | /resume   (org-admin, or team-admin of the batch's team)
+ *   POST /admin/batches/{id}/pause | /resume   (org-admin, or team-admin of the batch's team; routed by admin.ts)
  *
  * Files live in the ledger; every batch is a `batchJob` workflow (id `batch-<batch id>`), started here
  * with the batch id only. While it runs, `request_counts` and the spend come from its `progress` query.
