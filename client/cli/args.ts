@@ -7,12 +7,20 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses flags; on a bad flag prints the reason and the usage line and returns undefined. */
 export function parseFlags<T extends Options>(argv: string[], options: T, usage: string, io: CliIO) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
     io.stderr(`${(error as Error).message}\nusage: ${usage}`);
     return undefined;
   }
+  // the text rule (docs/security.md), once for every flag and argument of every command
+  const fault = argumentFault(parsed.values as Record<string, unknown>, parsed.positionals);
+  if (fault) {
+    io.stderr(fault);
+    return undefined;
+  }
+  return parsed;
 }
 
 export interface ParsedSubcommand<S extends string> {
@@ -52,12 +60,6 @@ export function parseSubcommand<T extends Record<string, Options>>(
   );
   if (!parsed) return 2;
   const flags = parsed.values as Record<string, string | boolean | undefined>;
-  // the text rule (docs/security.md), once for every flag and argument
-  const fault = argumentFault(flags, parsed.positionals);
-  if (fault) {
-    io.stderr(`groq-governor ${program} ${command}: ${fault}`);
-    return 2;
-  }
   if (flags.help === true) {
     io.stdout(usage);
     return 0;
@@ -75,12 +77,14 @@ export const MAX_ARGUMENT_LENGTH = 4096;
 
 /** The first flag or argument that breaks the text rule, described; undefined when all may enter. */
 export function argumentFault(
-  flags: Record<string, string | boolean | undefined>,
+  flags: Record<string, unknown>,
   positionals: readonly string[],
 ): string | undefined {
   const named: Array<[string, string]> = [
     ...Object.entries(flags).flatMap(([name, value]): Array<[string, string]> =>
-      typeof value === 'string' ? [[`--${name}`, value]] : [],
+      (Array.isArray(value) ? value : [value]).flatMap((item): Array<[string, string]> =>
+        typeof item === 'string' ? [[`--${name}`, item]] : [],
+      ),
     ),
     ...positionals.map((value, index): [string, string] => [`argument ${index + 1}`, value]),
   ];

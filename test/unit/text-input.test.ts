@@ -1,6 +1,7 @@
 // The one text rule (domain/text-input.ts) and the bounded admin/batch schemas (domain/admin-requests.ts).
 import { describe, expect, it } from 'vitest';
 import { batchCreateSchema, check, keyIssueSchema, rotationStartSchema } from '../../domain/admin-requests';
+import { parseSubcommand } from '../../client/cli/args';
 import { validateBatchLines } from '../../domain/batch-lines';
 import { MAX_JSON_DEPTH, jsonFault, parseJsonInput, textFault } from '../../domain/text-input';
 
@@ -122,5 +123,27 @@ describe('batch lines under the text rule', () => {
       [3, 'body.messages[0].content'],
       [4, 'custom_id'],
     ]);
+  });
+});
+
+describe('CLI flags and arguments under the text rule', () => {
+  it('refuses a flag or argument with NUL, a lone surrogate or 4,097 characters, with exit code 2', () => {
+    const errors: string[] = [];
+    const io = { stdout: () => undefined, stderr: (text: string) => errors.push(text) };
+    const keys = {
+      create: { team: { type: 'string' as const }, models: { type: 'string' as const, multiple: true } },
+    };
+    expect(parseSubcommand('keys', ['create', '--team', 'alpha\u0000'], keys, 'usage', io)).toBe(2);
+    expect(
+      parseSubcommand('keys', ['create', '--models', 'a', '--models', '\ud800'], keys, 'usage', io),
+    ).toBe(2);
+    expect(parseSubcommand('keys', ['create', 'x'.repeat(4_097)], keys, 'usage', io)).toBe(2);
+    expect(errors).toEqual([
+      '--team must not contain the NUL character (\\u0000).',
+      '--models must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair).',
+      'argument 1 must have at most 4096 characters.',
+    ]);
+    const fine = parseSubcommand('keys', ['create', '--team', 'alpha \u202E😀'], keys, 'usage', io);
+    expect(fine).toMatchObject({ command: 'create', flags: { team: 'alpha \u202E😀' } });
   });
 });
