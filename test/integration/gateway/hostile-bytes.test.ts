@@ -3,9 +3,10 @@
 // endpoint (chat, streaming, file uploads, batches, batch lines, admin keys, usage, reports, rotations,
 // batch control, ids in paths and query strings): NUL, lone surrogates and invalid UTF-8 anywhere, 1 MB
 // strings, number edges, wrong types and deep nesting. Every answer is 2xx or 4xx in Groq's shape and
-// no connection drops; every text-rule violation is refused with 400 before any workflow starts and
-// leaves every ledger table as it was; text Groq accepts reaches the emulator unchanged; no workflow
-// fails; member and viewer keys get 403 from the admin routes without one SQL statement.
+// no connection drops; every text-rule violation is refused with 400 (403 when the key's role may not
+// call the route at all) before any workflow starts and leaves every ledger table as it was; text Groq
+// accepts reaches the emulator unchanged; no workflow fails; member and viewer keys get 403 from the
+// admin routes without one SQL statement. The cases of issue 18 are the fixed seeds.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { naturalLength, replySeed, replyText, replyWords } from '../../../emulator/replies';
@@ -31,7 +32,7 @@ import { postgresTarget, probePostgres, testDatabaseUrl, type LedgerTestTarget }
 const MODEL = 'llama-3.1-8b-instant';
 const SEED = Number(process.env.HOSTILE_SEED ?? 0x18_0018);
 /** per driver: text-rule violations (all refused), bent values (some pass), valid unusual prompts */
-const REFUSALS = Number(process.env.HOSTILE_REFUSALS ?? 9_400);
+const REFUSALS = Number(process.env.HOSTILE_REFUSALS ?? 9_500);
 const BENDS = 500;
 const PROMPTS = 60;
 const STREAMS = 20;
@@ -83,7 +84,17 @@ const ROTATION_TEMPLATE = {
 };
 
 function json(who: Who, path: string, body: Buffer, label: string, method = 'POST'): HostileCase {
-  return { label, who, method, path, contentType: 'application/json', body, expect: 'refused' };
+  // a text-rule violation in a body is a 400, whoever sends it (unless its role is refused first)
+  return {
+    label,
+    who,
+    method,
+    path,
+    contentType: 'application/json',
+    body,
+    expect: 'refused',
+    statuses: [400],
+  };
 }
 
 /** One generated request that breaks the text rule somewhere: it must be refused. */
@@ -177,6 +188,7 @@ function uploadCase(dice: Dice): HostileCase {
     contentType: `multipart/form-data; boundary=${BOUNDARY}`,
     body: multipart(fields),
     expect: 'refused',
+    statuses: [400],
   };
 }
 
@@ -216,6 +228,7 @@ function targetCase(dice: Dice, ids: { fileId: string; batchId: string; keyId: s
     method,
     path,
     expect: kind === 'surrogate' ? 'any' : 'refused',
+    ...(kind === 'surrogate' ? {} : { statuses: [400] }),
   };
 }
 
@@ -224,14 +237,22 @@ function bendCase(dice: Dice, fileId: string): HostileCase {
   const roll = dice.int(100);
   if (roll < 75) {
     const bent = bendValue(chatTemplate(dice, dice.chance(0.15)), dice);
-    return { ...json('member', CHAT, bent.body, `chat: ${bent.what}`), expect: 'any' };
+    return { ...json('member', CHAT, bent.body, `chat: ${bent.what}`), expect: 'any', statuses: undefined };
   }
   if (roll < 88) {
     const bent = bendValue(batchTemplate(fileId), dice);
-    return { ...json('member', '/openai/v1/batches', bent.body, `batch: ${bent.what}`), expect: 'any' };
+    return {
+      ...json('member', '/openai/v1/batches', bent.body, `batch: ${bent.what}`),
+      expect: 'any',
+      statuses: undefined,
+    };
   }
   const bent = bendValue(KEY_TEMPLATE, dice);
-  return { ...json('teamAdmin', '/admin/keys', bent.body, `keys: ${bent.what}`), expect: 'any' };
+  return {
+    ...json('teamAdmin', '/admin/keys', bent.body, `keys: ${bent.what}`),
+    expect: 'any',
+    statuses: undefined,
+  };
 }
 
 /** The cases of issue 18, first of every run. */
@@ -301,6 +322,8 @@ function hostileSuite(driver: string, databaseUrl: () => Promise<string | undefi
     const ids = { fileId: '', batchId: '', keyId: '' };
     let workflowStarts = 0;
     let requests = 0;
+    /** generated cases sent (the fuzz's own requests, without set-up and polling) */
+    let generated = 0;
     const dice = new Dice(prng(SEED));
 
     beforeAll(async () => {
@@ -397,6 +420,19 @@ function hostileSuite(driver: string, databaseUrl: () => Promise<string | undefi
       }
     }
 
+    /** Until no workflow of the stack's task queue runs (nothing else touches the ledger then). */
+    async function quiet(): Promise<void> {
+      for (;;) {
+        let running = 0;
+        for await (const execution of stack.client.workflow.list({
+          query: `TaskQueue="${stack.taskQueue}" AND ExecutionStatus="Running"`,
+        }))
+          running += execution ? 1 : 0;
+        if (running === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+
     /** What is wrong with an answer, or undefined: a status the case allows, in Groq's shape. */
     function problemOf(item: HostileCase, answer: RawAnswer): string | undefined {
       if (answer.status === 0) return `dropped: ${answer.error}`;
@@ -429,6 +465,7 @@ function hostileSuite(driver: string, databaseUrl: () => Promise<string | undefi
     ) {
       const problems: string[] = [];
       requests += cases.length;
+      generated += cases.length;
       await client.run(
         cases.map((item, index) => ({ item, index })),
         ({ item }) => toRequest(item),
@@ -482,6 +519,7 @@ function hostileSuite(driver: string, databaseUrl: () => Promise<string | undefi
               expect: 'refused',
               statuses: [403],
             });
+      await quiet(); // the seed batch's workflow has closed: any statement now is the gateway's
       const counter = countStatements(stack.ledger);
       const starts = workflowStarts;
       try {
@@ -496,6 +534,7 @@ function hostileSuite(driver: string, databaseUrl: () => Promise<string | undefi
     });
 
     it(`refuses the fixed seeds and ${REFUSALS} generated text-rule violations: 4xx, ledger unchanged, nothing started`, async () => {
+      await quiet();
       const before = await ledgerFingerprint(stack.ledger);
       const starts = workflowStarts;
       const cases = fixedSeeds(ids.fileId);
@@ -564,7 +603,8 @@ function hostileSuite(driver: string, databaseUrl: () => Promise<string | undefi
           ...json('member', CHAT, Buffer.from(JSON.stringify(body)), `prompt ${n} (${content.length} chars)`),
           expect: 'any',
           // a prompt over the model's context window is Groq's 400; everything else is served
-          ...(content.length < 100_000 ? { statuses: [200], sentMessages: messages } : {}),
+          statuses: content.length < 100_000 ? [200] : undefined,
+          ...(content.length < 100_000 ? { sentMessages: messages } : {}),
         });
       }
       const problems = await runCases(cases, (item, answer) => {
@@ -642,15 +682,7 @@ function hostileSuite(driver: string, databaseUrl: () => Promise<string | undefi
     it('failed no workflow and dropped no connection', async () => {
       const query = `TaskQueue="${stack.taskQueue}"`;
       // the batches' item workflows may still be closing
-      for (;;) {
-        let running = 0;
-        for await (const execution of stack.client.workflow.list({
-          query: `${query} AND ExecutionStatus="Running"`,
-        }))
-          running += execution ? 1 : 0;
-        if (running === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await quiet();
       const bad: string[] = [];
       for await (const execution of stack.client.workflow.list({
         query: `${query} AND (ExecutionStatus="Failed" OR ExecutionStatus="TimedOut" OR ExecutionStatus="Terminated")`,
@@ -659,9 +691,9 @@ function hostileSuite(driver: string, databaseUrl: () => Promise<string | undefi
       expect(bad).toEqual([]);
       expect(client.dropped).toBe(0);
       expect(workflowStarts).toBeGreaterThan(50);
-      expect(requests).toBeGreaterThanOrEqual(REFUSALS + BENDS + PROMPTS + STREAMS);
+      expect(generated).toBeGreaterThanOrEqual(REFUSALS + BENDS + PROMPTS + STREAMS);
       console.log(
-        `hostile bytes (${driver}): ${requests} requests, ${workflowStarts} workflows started, seed ${SEED}`,
+        `hostile bytes (${driver}): ${generated} generated requests (${requests} in all), ${workflowStarts} workflows started, seed ${SEED}`,
       );
     });
   });
