@@ -4,9 +4,11 @@
  * use and whose token allowance is within the team cap). Problems are reported per line in the shape of
  * Groq's batch `errors.data` entries.
  */
+import { FIELD_LIMITS } from './admin-requests';
 import { parseChatRequest, type ChatRequest } from './chat-request';
 import { worstCaseCost, type PriceBook } from './pricing';
 import { promptTokenBound } from './prompt-tokens';
+import { jsonFault } from './text-input';
 
 export const BATCH_ENDPOINT = '/v1/chat/completions';
 
@@ -63,10 +65,23 @@ export function validateBatchLines(content: string, rules: BatchRules): Validate
       errors.push(problem(line, 'invalid_request', 'Line must be a JSON object.'));
       return;
     }
+    // the text rule (no NUL, no lone surrogate, bounded nesting): the line's body is stored as jsonb
+    const fault = jsonFault(value);
+    if (fault) {
+      errors.push(problem(line, 'invalid_request', fault.message, fault.path || null));
+      return;
+    }
     const entry = value as Record<string, unknown>;
     const customId = entry.custom_id;
-    if (typeof customId !== 'string' || customId.length === 0 || customId.length > 512) {
-      errors.push(problem(line, 'invalid_custom_id', 'custom_id must be a non-empty string.', 'custom_id'));
+    if (typeof customId !== 'string' || customId.length === 0 || customId.length > FIELD_LIMITS.customId) {
+      errors.push(
+        problem(
+          line,
+          'invalid_custom_id',
+          `custom_id must be a non-empty string of at most ${FIELD_LIMITS.customId} characters.`,
+          'custom_id',
+        ),
+      );
       return;
     }
     if (seen.has(customId)) {

@@ -123,6 +123,20 @@ function describeTeam(team: string | null): string {
   return team === null ? 'the org level' : `team ${JSON.stringify(team)}`;
 }
 
+/**
+ * Whether `principal` may do `action` on some target at all, from its role and whether it has a team:
+ * what a route can decide before it reads a body or the ledger. False means every target is refused.
+ */
+export function mayEver(principal: Principal, action: Action): boolean {
+  if (!isAction(action) || !isRole(principal.role)) return false;
+  const scope = PERMISSIONS[action][principal.role];
+  if (scope === 'none') return false;
+  if (scope === 'org-level') return principal.team === null;
+  if (scope === 'own-team' || scope === 'own-team-subordinate' || scope === 'own-batches')
+    return principal.team !== null;
+  return true;
+}
+
 /** The decision for `principal` doing `action` on `target`. */
 export function authorize(principal: Principal, action: Action, target: Target = {}): Decision {
   if (!isAction(action)) return deny(`unknown action ${JSON.stringify(action)}`);

@@ -1,17 +1,26 @@
 /** Small helpers over node:util's parseArgs so every command reports bad flags the same way. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { textFault } from '../../domain/text-input';
 import type { CliIO } from './io';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses flags; on a bad flag prints the reason and the usage line and returns undefined. */
 export function parseFlags<T extends Options>(argv: string[], options: T, usage: string, io: CliIO) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
     io.stderr(`${(error as Error).message}\nusage: ${usage}`);
     return undefined;
   }
+  // the text rule (docs/security.md), once for every flag and argument of every command
+  const fault = argumentFault(parsed.values as Record<string, unknown>, parsed.positionals);
+  if (fault) {
+    io.stderr(fault);
+    return undefined;
+  }
+  return parsed;
 }
 
 export interface ParsedSubcommand<S extends string> {
@@ -61,6 +70,29 @@ export function parseSubcommand<T extends Record<string, Options>>(
     text: (name) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined),
     positionals: parsed.positionals,
   };
+}
+
+/** Longest flag value or argument the CLI takes. */
+export const MAX_ARGUMENT_LENGTH = 4096;
+
+/** The first flag or argument that breaks the text rule, described; undefined when all may enter. */
+export function argumentFault(
+  flags: Record<string, unknown>,
+  positionals: readonly string[],
+): string | undefined {
+  const named: Array<[string, string]> = [
+    ...Object.entries(flags).flatMap(([name, value]): Array<[string, string]> =>
+      (Array.isArray(value) ? value : [value]).flatMap((item): Array<[string, string]> =>
+        typeof item === 'string' ? [[`--${name}`, item]] : [],
+      ),
+    ),
+    ...positionals.map((value, index): [string, string] => [`argument ${index + 1}`, value]),
+  ];
+  for (const [name, value] of named) {
+    const fault = textFault(value, name, MAX_ARGUMENT_LENGTH);
+    if (fault) return fault.message;
+  }
+  return undefined;
 }
 
 /** A port flag or environment variable: a whole number 0..65535, or the fallback. */

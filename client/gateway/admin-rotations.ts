@@ -11,7 +11,9 @@
  *   POST /admin/rotations/{name}/{approve|abort|skip-monitor|confirm-deleted}   {reason?}
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseDurationMs } from '../../domain/config/duration';
+import type { z } from 'zod';
+import { check, rotationActionSchema, rotationStartSchema } from '../../domain/admin-requests';
+import type { Refusal } from '../../domain/api-errors';
 import { authorize, type Principal } from '../../domain/rbac';
 import type { KeyRotationInput } from '../../workflows/key-rotation-messages';
 import {
@@ -22,7 +24,8 @@ import {
   startRotation,
   type RotationAction,
 } from '../services/rotation';
-import { readBody, sendJson, sendRefusal } from './http';
+import { decodeSegment, sendJson, sendRefusal } from './http';
+import { readJsonObject, refuseBody } from './json-body';
 import type { GatewayDeps } from './server';
 
 const STATUS: Record<RotationError['code'], number> = {
@@ -32,31 +35,23 @@ const STATUS: Record<RotationError['code'], number> = {
   refused: 409,
 };
 
-async function body(request: IncomingMessage, limit: number): Promise<Record<string, unknown> | undefined> {
-  try {
-    const parsed: unknown = JSON.parse((await readBody(request, limit)).toString('utf8') || '{}');
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
+/** A body refused by the text rule or its schema: answered as it is, with the field's path. */
+class BodyRefused extends Error {
+  constructor(readonly refused: { refusal: Refusal; close?: boolean }) {
+    super(refused.refusal.message);
   }
 }
 
-function durationField(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = typeof value === 'number' ? value : typeof value === 'string' ? parseDurationMs(value) : null;
-  if (ms === null || !Number.isFinite(ms) || ms <= 0) {
-    throw new RotationError('invalid_request', `${name} must be a duration like "24h" or a number of ms`);
-  }
-  return ms;
-}
-
-function numberField(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value))
-    throw new RotationError('invalid_request', `${name} must be a number`);
-  return value;
+/** The body as `schema` wants it (an empty body is `{}`); otherwise throws `BodyRefused`. */
+async function body<T>(request: IncomingMessage, limit: number, schema: z.ZodType<T>): Promise<T> {
+  const read = await readJsonObject(request, limit);
+  if (!read.ok) throw new BodyRefused(read);
+  const checked = check(schema, read.value);
+  if (!checked.ok)
+    throw new BodyRefused({
+      refusal: { code: 'invalid_request_error', message: checked.message, param: checked.param },
+    });
+  return checked.value;
 }
 
 /** True when the path was a rotation path (and was answered). */
@@ -78,19 +73,20 @@ export async function handleRotationAdmin(
   const actor = `key:${principal.keyId}`;
   const limit = deps.config().gateway.maxBodyBytes;
   const [, , , rawName, action, ...extra] = path.split('/');
-  const keyName = rawName === undefined ? undefined : decodeURIComponent(rawName);
+  const keyName = rawName === undefined ? undefined : decodeSegment(rawName);
+  if (rawName !== undefined && keyName === undefined) {
+    sendRefusal(response, { code: 'not_found', message: 'No such rotation.' }, headers);
+    return true;
+  }
   try {
     if (keyName === undefined && method === 'POST') {
-      const input = await body(request, limit);
-      if (!input || typeof input.key_name !== 'string') {
-        throw new RotationError('invalid_request', 'send a JSON object with key_name');
-      }
-      const window = durationField(input.monitor_window, 'monitor_window');
-      const interval = durationField(input.check_interval, 'check_interval');
-      const canaryFor = durationField(input.canary_for, 'canary_for');
-      const version = numberField(input.version, 'version');
-      const canary = numberField(input.canary_percent, 'canary_percent');
-      const errorRate = numberField(input.error_rate_threshold, 'error_rate_threshold');
+      const input = await body(request, limit, rotationStartSchema);
+      const window = input.monitor_window;
+      const interval = input.check_interval;
+      const canaryFor = input.canary_for;
+      const version = input.version;
+      const canary = input.canary_percent;
+      const errorRate = input.error_rate_threshold;
       const rotation: KeyRotationInput = {
         keyName: input.key_name,
         actor,
@@ -122,8 +118,8 @@ export async function handleRotationAdmin(
       method === 'POST' &&
       ROTATION_ACTIONS.includes(action as RotationAction)
     ) {
-      const input = (await body(request, limit)) ?? {};
-      const reason = typeof input.reason === 'string' ? input.reason : undefined;
+      const input = await body(request, limit, rotationActionSchema);
+      const reason = input.reason ?? undefined;
       const status = await actOnRotation(deps.temporal, keyName, action as RotationAction, {
         actor,
         ...(reason !== undefined ? { reason } : {}),
@@ -134,6 +130,10 @@ export async function handleRotationAdmin(
     sendRefusal(response, { code: 'not_found', message: `Unknown admin path ${method} ${path}` }, headers);
     return true;
   } catch (error) {
+    if (error instanceof BodyRefused) {
+      refuseBody(response, error.refused, headers);
+      return true;
+    }
     const known =
       error instanceof RotationError
         ? error

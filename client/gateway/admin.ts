@@ -8,6 +8,11 @@
  *   GET    /admin/usage?period=YYYY-MM[&team=T]   spend and tokens per team and model
  *   GET    /admin/reports?week=YYYY-Www[&team=T]   the weekly report (admin-reports.ts)
  *   /admin/rotations...            key rotations (org-admin): see admin-rotations.ts
+ *   POST   /admin/batches/{id}/pause | /resume   (org-admin, or team-admin of the batch's team)
+ *
+ * Every route first decides from the key alone whether its role may ever call it (admin-routes.ts),
+ * before the body is read or the ledger asked anything; bodies are read under the text rule
+ * (json-body.ts) and checked against their bounded schema (domain/admin-requests.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatUsd } from '../../domain/money';
@@ -16,7 +21,11 @@ import { isPeriod, periodOf, teamScope, ORG_SCOPE } from '../../ledger';
 import { GatewayKeyError, issueKey, listKeys, revokeKey } from '../services/gateway-keys';
 import { handleReports } from './admin-reports';
 import { handleRotationAdmin } from './admin-rotations';
-import { BodyTooLargeError, decodeSegment, readBody, sendJson, sendRefusal } from './http';
+import { check, keyIssueSchema } from '../../domain/admin-requests';
+import { adminRoute } from './admin-routes';
+import { handleBatchAdmin } from './batches';
+import { decodeSegment, sendJson, sendRefusal } from './http';
+import { readJsonObject, refuseBody } from './json-body';
 import type { GatewayDeps } from './server';
 
 const STATUS_OF: Record<string, 'permission_denied' | 'invalid_request_error' | 'not_found'> = {
@@ -25,25 +34,6 @@ const STATUS_OF: Record<string, 'permission_denied' | 'invalid_request_error' | 
   key_not_found: 'not_found',
   already_bootstrapped: 'invalid_request_error',
 };
-
-async function jsonBody(
-  request: IncomingMessage,
-  limit: number,
-): Promise<Record<string, unknown> | undefined> {
-  try {
-    const parsed: unknown = JSON.parse((await readBody(request, limit)).toString('utf8') || '{}');
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) throw error;
-    return undefined;
-  }
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
 
 export async function handleAdmin(
   deps: GatewayDeps,
@@ -54,36 +44,68 @@ export async function handleAdmin(
   headers: Record<string, string>,
 ): Promise<void> {
   const method = request.method ?? 'GET';
+  const route = adminRoute(method, path);
+  if (!route)
+    return sendRefusal(
+      response,
+      { code: 'not_found', message: `Unknown admin path ${method} ${path}` },
+      headers,
+    );
+  // who may call it at all, from the key alone: before the body is read or the ledger asked anything
+  if (!route.may(principal)) {
+    deps.log.warn('admin route refused by role', { keyId: principal.keyId, route: route.name });
+    return sendRefusal(
+      response,
+      { code: 'permission_denied', message: `A ${principal.role} key may not use ${method} ${path}.` },
+      headers,
+    );
+  }
   const url = new URL(request.url ?? '/', 'http://gateway');
   const config = deps.config();
-  if (await handleRotationAdmin(deps, request, response, principal, path, headers)) return;
+  if (route.name === 'rotations') {
+    await handleRotationAdmin(deps, request, response, principal, path, headers);
+    return;
+  }
+  if (route.name === 'batches.pause') {
+    const batchId = decodeSegment(route.params[0]!);
+    if (batchId === undefined)
+      return sendRefusal(response, { code: 'not_found', message: 'No such batch.' }, headers);
+    return handleBatchAdmin(
+      deps,
+      response,
+      principal,
+      batchId,
+      route.params[1] as 'pause' | 'resume',
+      headers,
+    );
+  }
   try {
-    if (path === '/admin/keys' && method === 'POST') {
-      const body = await jsonBody(request, config.gateway.maxBodyBytes);
-      if (!body)
+    if (route.name === 'keys.issue') {
+      const body = await readJsonObject(request, config.gateway.maxBodyBytes);
+      if (!body.ok) return refuseBody(response, body, headers);
+      const checked = check(keyIssueSchema, body.value);
+      if (!checked.ok)
         return sendRefusal(
           response,
-          { code: 'invalid_request_error', message: 'Send a JSON object.' },
+          { code: 'invalid_request_error', message: checked.message, param: checked.param },
           headers,
         );
-      const models = Array.isArray(body.models)
-        ? body.models.filter((m): m is string => typeof m === 'string')
-        : undefined;
+      const fields = checked.value;
       const issued = await issueKey(
         deps.ledger,
         principal,
         {
-          team: body.team === null ? null : (str(body.team) ?? principal.team),
-          role: str(body.role) as Role,
-          ...(str(body.name) ? { name: str(body.name)! } : {}),
-          ...(str(body.expires_in) ? { expiresIn: str(body.expires_in)! } : {}),
-          ...(models ? { models } : {}),
+          team: fields.team === null ? null : (fields.team ?? principal.team),
+          role: fields.role as Role,
+          ...(fields.name ? { name: fields.name } : {}),
+          ...(fields.expires_in ? { expiresIn: fields.expires_in } : {}),
+          ...(fields.models ? { models: fields.models } : {}),
         },
         config,
       );
       return sendJson(response, 201, issued, headers);
     }
-    if (path === '/admin/keys' && method === 'GET') {
+    if (route.name === 'keys.list') {
       const team = url.searchParams.get('team');
       const keys = await listKeys(deps.ledger, principal, {
         ...(team !== null ? { team: team === '' ? null : team } : {}),
@@ -91,19 +113,18 @@ export async function handleAdmin(
       });
       return sendJson(response, 200, { object: 'list', data: keys }, headers);
     }
-    const keyPath = /^\/admin\/keys\/([^/]+)$/.exec(path);
-    if (keyPath && method === 'DELETE') {
-      const id = decodeSegment(keyPath[1]!);
+    if (route.name === 'keys.revoke') {
+      const id = decodeSegment(route.params[0]!);
       if (id === undefined)
         return sendRefusal(response, { code: 'not_found', message: 'No such key.' }, headers);
       const result = await revokeKey(deps.ledger, principal, id);
       deps.authenticator.invalidate(result.record.publicId);
       return sendJson(response, 200, result, headers);
     }
-    if (path === '/admin/reports' && method === 'GET') {
+    if (route.name === 'reports') {
       return await handleReports(deps, url, response, principal, headers);
     }
-    if (path === '/admin/usage' && method === 'GET') {
+    if (route.name === 'usage') {
       const period = url.searchParams.get('period') ?? periodOf(new Date(), config.org.timezone);
       if (!isPeriod(period)) {
         return sendRefusal(
@@ -156,13 +177,6 @@ export async function handleAdmin(
       headers,
     );
   } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      return sendRefusal(
-        response,
-        { code: 'request_too_large', message: 'The request body is too large.' },
-        headers,
-      );
-    }
     if (error instanceof GatewayKeyError) {
       return sendRefusal(
         response,

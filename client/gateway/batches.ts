@@ -7,7 +7,7 @@
  *   POST /openai/v1/batches               {input_file_id, endpoint, completion_window, metadata?,
  *                                          mode?: auto|realtime|groq-batch, skip_invalid_lines?}
  *   GET  /openai/v1/batches[?limit&after] GET /openai/v1/batches/{id}   POST /openai/v1/batches/{id}/cancel
- *   POST /admin/batches/{id}/pause | /resume   (org-admin, or team-admin of the batch's team)
+ *   POST /admin/batches/{id}/pause | /resume   (org-admin, or team-admin of the batch's team; routed by admin.ts)
  *
  * Files live in the ledger; every batch is a `batchJob` workflow (id `batch-<batch id>`), started here
  * with the batch id only. While it runs, `request_counts` and the spend come from its `progress` query.
@@ -17,7 +17,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { BATCH_ENDPOINT, chooseMode, parseCompletionWindow } from '../../domain/batch-lines';
 import type { Refusal } from '../../domain/api-errors';
-import { authorize, type Principal } from '../../domain/rbac';
+import { batchCreateSchema, check } from '../../domain/admin-requests';
+import { authorize, mayEver, type Principal } from '../../domain/rbac';
 import { boundaryOf, parseMultipart } from '../../emulator/multipart';
 import { BatchStore, FINAL_BATCH_STATUSES, type BatchFile, type BatchRow } from '../../ledger/batches';
 import {
@@ -28,7 +29,9 @@ import {
 } from '../../workflows/batch-job-messages';
 import type { BatchJobInput } from '../../workflows/batch-job';
 import { batchObject, fileObject, type LiveCounts } from './batch-objects';
-import { BodyTooLargeError, readBody, sendJson, sendRefusal } from './http';
+import { checkUpload } from './batch-upload';
+import { BodyTooLargeError, decodeSegment, readBody, sendJson, sendRefusal } from './http';
+import { readJsonObject, refuseBody } from './json-body';
 import type { GatewayDeps, RequestContext } from './server';
 
 /** Largest batch input file accepted (Groq: 100 MB). */
@@ -86,21 +89,6 @@ export async function liveCounts(deps: GatewayDeps, store: BatchStore, batch: Ba
   };
 }
 
-async function jsonObject(
-  request: IncomingMessage,
-  limit: number,
-): Promise<Record<string, unknown> | undefined> {
-  const text = (await readBody(request, limit)).toString('utf8');
-  try {
-    const value: unknown = JSON.parse(text || '{}');
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function handleFiles(
   deps: GatewayDeps,
   request: IncomingMessage,
@@ -136,23 +124,23 @@ export async function handleFiles(
     } catch (error) {
       return invalid(response, headers, (error as Error).message, 'file');
     }
-    const purpose = parts.find((part) => part.name === 'purpose')?.data.toString('utf8');
-    const file = parts.find((part) => part.name === 'file');
-    if (purpose !== 'batch') return invalid(response, headers, 'purpose must be "batch".', 'purpose');
-    if (!file) return invalid(response, headers, 'The request has no file.', 'file');
+    const upload = checkUpload(parts);
+    if (!upload.ok) return invalid(response, headers, upload.message, upload.param);
     const created = await store.createInputFile({
       id: newId('file'),
-      filename: file.filename ?? 'batch.jsonl',
-      purpose,
+      filename: upload.filename,
+      purpose: 'batch',
       team: principal.team,
       gatewayKeyId: principal.keyId,
-      content: file.data.toString('utf8'),
+      content: upload.content,
     });
     return sendJson(response, 200, fileObject(created), headers);
   }
   const match = /^\/files\/([^/]+)(\/content)?$/.exec(rest);
   if (!match || method !== 'GET') return notFound(response, headers, 'file route');
-  const file = await store.getFile(decodeURIComponent(match[1]!));
+  const fileId = decodeSegment(match[1]!);
+  if (fileId === undefined) return notFound(response, headers, 'file');
+  const file = await store.getFile(fileId);
   if (!file || !mayRead(principal, file)) return notFound(response, headers, 'file');
   if (!match[2]) return sendJson(response, 200, fileObject(file), headers);
   return sendFileContent(store, file, response, headers);
@@ -199,18 +187,11 @@ export async function handleBatches(
         headers,
       );
     }
-    const body = await jsonObject(request, config.gateway.maxBodyBytes);
-    if (!body) return invalid(response, headers, 'We could not parse the JSON body of your request.');
-    const fileId = body.input_file_id;
-    const file = typeof fileId === 'string' ? await store.getFile(fileId) : null;
-    if (!file || file.kind !== 'input' || file.team !== principal.team) {
-      return invalid(
-        response,
-        headers,
-        'input_file_id does not name a batch file of your team.',
-        'input_file_id',
-      );
-    }
+    const read = await readJsonObject(request, config.gateway.maxBodyBytes);
+    if (!read.ok) return refuseBody(response, read, headers);
+    const checked = check(batchCreateSchema, read.value);
+    if (!checked.ok) return invalid(response, headers, checked.message, checked.param);
+    const body = checked.value;
     if (body.endpoint !== BATCH_ENDPOINT) {
       return invalid(response, headers, `endpoint must be "${BATCH_ENDPOINT}".`, 'endpoint');
     }
@@ -223,22 +204,28 @@ export async function handleBatches(
         'completion_window',
       );
     }
-    const metadata =
-      typeof body.metadata === 'object' && body.metadata !== null
-        ? (body.metadata as Record<string, string>)
-        : null;
-    const requestedMode = body.mode ?? metadata?.mode;
-    const mode = chooseMode(typeof requestedMode === 'string' ? requestedMode : undefined, windowMs);
+    const metadata = body.metadata ?? null;
+    const mode = chooseMode(body.mode ?? metadata?.mode, windowMs);
     if (mode === null)
       return invalid(response, headers, 'mode must be auto, realtime or groq-batch.', 'mode');
     const skip = body.skip_invalid_lines ?? metadata?.skip_invalid_lines;
+    // the ledger is read only once the body is known to be well formed
+    const file = await store.getFile(body.input_file_id);
+    if (!file || file.kind !== 'input' || file.team !== principal.team) {
+      return invalid(
+        response,
+        headers,
+        'input_file_id does not name a batch file of your team.',
+        'input_file_id',
+      );
+    }
     const batch = await store.createBatch({
       id: newId('batch'),
       team: principal.team,
       gatewayKeyId: principal.keyId,
       inputFileId: file.id,
       endpoint: BATCH_ENDPOINT,
-      completionWindow: String(body.completion_window),
+      completionWindow: body.completion_window,
       windowMs,
       mode,
       skipInvalidLines: skip === true || skip === 'true',
@@ -321,7 +308,17 @@ export async function handleBatches(
 
   const match = /^\/batches\/([^/]+)(\/cancel)?$/.exec(rest);
   if (!match) return notFound(response, headers, 'batch route');
-  const batch = await store.getBatch(decodeURIComponent(match[1]!));
+  // cancelling: who may cancel any batch at all is decided from the key before the batch is read
+  if (match[2] && method === 'POST' && !mayEver(principal, 'batches.create')) {
+    return sendRefusal(
+      response,
+      { code: 'permission_denied', message: `A ${principal.role} key may not cancel batches.` },
+      headers,
+    );
+  }
+  const batchId = decodeSegment(match[1]!);
+  if (batchId === undefined) return notFound(response, headers, 'batch');
+  const batch = await store.getBatch(batchId);
   if (!batch || !mayRead(principal, batch)) return notFound(response, headers, 'batch');
   if (!match[2] && method === 'GET') {
     return sendJson(response, 200, batchObject(batch, await liveCounts(deps, store, batch)), headers);

@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseChatRequest } from '../../domain/chat-request';
 import { completionWorkflowId } from '../../domain/request-ids';
 import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
-import { BodyTooLargeError, readBody, sendError, sendJson, sendRefusal } from './http';
+import { sendError, sendJson, sendRefusal } from './http';
+import { readJsonBody, refuseBody } from './json-body';
 import type { GatewayDeps, RequestContext } from './server';
 import { streamChatCompletion } from './streaming';
 
@@ -17,33 +18,9 @@ export async function handleChatCompletion(
   context: RequestContext,
 ): Promise<void> {
   const config = deps.config();
-  let raw: Buffer;
-  try {
-    raw = await readBody(request, config.gateway.maxBodyBytes);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      return sendRefusal(
-        response,
-        {
-          code: 'request_too_large',
-          message: `The request body is larger than ${config.gateway.maxBodyBytes} bytes.`,
-        },
-        { ...context.headers, connection: 'close' },
-      );
-    }
-    throw error;
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return sendRefusal(
-      response,
-      { code: 'invalid_request_error', message: 'We could not parse the JSON body of your request.' },
-      context.headers,
-    );
-  }
-  const parsed = parseChatRequest(body);
+  const body = await readJsonBody(request, config.gateway.maxBodyBytes);
+  if (!body.ok) return refuseBody(response, body, context.headers);
+  const parsed = parseChatRequest(body.value);
   if (!parsed.ok) {
     return sendRefusal(
       response,

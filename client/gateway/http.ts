@@ -1,6 +1,8 @@
 /** Small HTTP helpers of the gateway: bounded JSON bodies and Groq-shaped answers. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FIELD_LIMITS } from '../../domain/admin-requests';
 import { refusalBody, refusalStatus, type ApiErrorBody, type Refusal } from '../../domain/api-errors';
+import { textFault } from '../../domain/text-input';
 
 export class BodyTooLargeError extends Error {}
 
@@ -62,4 +64,32 @@ export function decodeSegment(segment: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The text rule for a request target: every query parameter (name and value, at most
+ * `FIELD_LIMITS.queryValue` characters) and every path segment, decoded, must be free of NUL (a lone
+ * surrogate cannot come out of percent-decoding). A 400 naming the parameter, or `path`.
+ */
+export function targetFault(target: string): Refusal | undefined {
+  const at = target.indexOf('?');
+  const path = at === -1 ? target : target.slice(0, at);
+  for (const segment of path.split('/')) {
+    const decoded = decodeSegment(segment);
+    const fault = decoded === undefined ? undefined : textFault(decoded, 'path');
+    if (fault) return { code: 'invalid_request_error', message: fault.message, param: 'path' };
+  }
+  if (at === -1) return undefined;
+  for (const [name, value] of new URLSearchParams(target.slice(at + 1))) {
+    const fault =
+      textFault(name, 'query parameter name', FIELD_LIMITS.queryValue) ??
+      textFault(value, name, FIELD_LIMITS.queryValue);
+    if (fault)
+      return {
+        code: 'invalid_request_error',
+        message: fault.message,
+        param: fault.path === name ? name : 'query',
+      };
+  }
+  return undefined;
 }

@@ -16,11 +16,11 @@ import type { LedgerStore } from '../../ledger';
 import type { KeyAuthenticator } from '../services/gateway-keys';
 import { handleConsole } from '../console';
 import { handleAdmin } from './admin';
-import { handleBatchAdmin, handleBatches, handleFiles } from './batches';
+import { handleBatches, handleFiles } from './batches';
 import { handleChatCompletion } from './chat';
 import { createGatewayMetrics, routeOf, type GatewayMetrics } from './metrics';
 import { readiness } from './readiness';
-import { decodeSegment, sendJson, sendRefusal } from './http';
+import { decodeSegment, sendJson, sendRefusal, targetFault } from './http';
 import { modelList, modelObject, visibleModels } from './models';
 import { newRequestId } from './request-id';
 import { isDependencyUnavailable } from './unavailable';
@@ -83,6 +83,9 @@ async function route(
   const method = request.method ?? 'GET';
 
   if (path === '/healthz') return sendJson(response, 200, { status: 'ok' }, headers);
+  // the text rule for the request target, once: query values and path segments (docs/security.md)
+  const fault = targetFault(request.url ?? '/');
+  if (fault) return sendRefusal(response, fault, headers);
   if (path === '/readyz') {
     const ready = await readiness(deps);
     return sendJson(response, ready.ok ? 200 : 503, ready, headers);
@@ -103,11 +106,6 @@ async function route(
   if (path.startsWith('/admin/')) {
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;
-    const batchAdmin = /^\/admin\/batches\/([^/]+)\/(pause|resume)$/.exec(path);
-    if (batchAdmin && method === 'POST') {
-      const action = batchAdmin[2] as 'pause' | 'resume';
-      return handleBatchAdmin(deps, response, principal, decodeURIComponent(batchAdmin[1]!), action, headers);
-    }
     return handleAdmin(deps, request, response, principal, path, headers);
   }
   if (!path.startsWith(PREFIX + '/')) {

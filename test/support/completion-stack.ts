@@ -15,7 +15,7 @@ import { createGroqClientFactory } from '../../activities/groq-client';
 import type { RotationDeps } from '../../activities/rotation';
 import { staticKeyResolver, type UpstreamKeyResolver } from '../../activities/upstream-keys';
 import { startGateway, type RunningGateway } from '../../client/gateway/server';
-import { createAuthenticator, issueKey } from '../../client/services/gateway-keys';
+import { createAuthenticator, issueKey, type AuthenticatorOptions } from '../../client/services/gateway-keys';
 import { emulatorConfigFor } from '../../client/services/upstream';
 import type { GovernorConfig } from '../../domain/config';
 import type { Role } from '../../domain/rbac';
@@ -50,6 +50,8 @@ export interface CompletionStackOptions {
   databaseUrl?: string;
   now?: () => number;
   gateway?: boolean;
+  /** the gateway's key authenticator (default: its 5 s cache) */
+  authenticator?: AuthenticatorOptions;
   /**
    * encrypt payloads: the worker and the gateway's client get `dataConverterFor({ dataDir })` with a
    * key file in a temporary folder (removed on close)
@@ -117,7 +119,7 @@ export async function startCompletionStack(
     ? await startGateway({
         config: () => config,
         ledger,
-        authenticator: createAuthenticator(ledger),
+        authenticator: createAuthenticator(ledger, options.authenticator),
         temporal: client,
         taskQueue,
         streaming: { groq, identity: `test-gateway-${process.pid}` },

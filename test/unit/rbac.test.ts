@@ -8,7 +8,15 @@
  * exists both in a team and, as viewer, at the org level is tested separately below).
  */
 import { describe, expect, it } from 'vitest';
-import { authorize, type Action, type Principal, type Role, type Target } from '../../domain/rbac';
+import {
+  ACTIONS,
+  authorize,
+  mayEver,
+  type Action,
+  type Principal,
+  type Role,
+  type Target,
+} from '../../domain/rbac';
 
 const OWN = 'alpha';
 const OTHER = 'beta';
@@ -323,5 +331,54 @@ describe('role escalation is impossible', () => {
       code: 'permission_denied',
       reason: expect.stringMatching(/team-admin.*member and viewer/),
     });
+  });
+});
+
+describe('mayEver: what a route decides from the key alone', () => {
+  const everyone: Principal[] = [
+    ...Object.values(principals),
+    { keyId: 'key_narrow', role: 'team-admin', team: OWN, models: ['m1'] },
+  ];
+  const targets: Target[] = [];
+  for (const team of [undefined, null, OWN, OTHER])
+    for (const role of [undefined, 'org-admin', 'team-admin', 'member', 'viewer'] as const)
+      for (const ownerKeyId of [undefined, 'key_member', 'key_someone'])
+        targets.push({
+          ...(team !== undefined ? { team } : {}),
+          ...(role !== undefined ? { role } : {}),
+          ...(ownerKeyId !== undefined ? { ownerKeyId } : {}),
+          models: ['m1'],
+        });
+
+  it('is false exactly when no target at all is allowed', () => {
+    for (const principal of everyone)
+      for (const action of ACTIONS) {
+        const some = targets.some((target) => authorize(principal, action, target).allowed);
+        expect(mayEver(principal, action), `${principal.role}/${String(principal.team)} ${action}`).toBe(
+          some,
+        );
+      }
+  });
+
+  it('refuses members every admin action and viewers every change', () => {
+    const member = principals.member as Principal;
+    const viewer = principals['viewer@team'] as Principal;
+    for (const action of [
+      'keys.issue',
+      'keys.revoke',
+      'keys.list',
+      'rotations.manage',
+      'usage.read',
+    ] as const)
+      expect(mayEver(member, action), action).toBe(false);
+    for (const action of [
+      'keys.issue',
+      'keys.revoke',
+      'keys.list',
+      'rotations.manage',
+      'batches.create',
+    ] as const)
+      expect(mayEver(viewer, action), action).toBe(false);
+    expect(mayEver(viewer, 'usage.read')).toBe(true);
   });
 });

@@ -126,8 +126,10 @@ describe('controlling batches', () => {
     stack.emulator.setLatency({ latencyMs: 50 });
     try {
       const orgAdmin = (await stack.issue(null, 'org-admin')).key;
-      // the member that created the batch may read and cancel it, not pause it; another member sees nothing
+      // the member that created the batch may read and cancel it, not pause it; no member may pause any
+      // batch (403 from the key's role alone, before the batch is read); another team's admin sees nothing
       const stranger = (await stack.issue('alpha')).key;
+      const otherAdmin = (await stack.issue('beta', 'team-admin')).key;
       const file = await upload(groq, jsonl(60, 'pause'));
       const batch = await groq.batches.create({
         input_file_id: file.id!,
@@ -136,7 +138,8 @@ describe('controlling batches', () => {
       });
       await progressTo(groq, batch.id, 5);
       expect((await admin(`/admin/batches/${batch.id}/pause`, alphaKey)).status).toBe(403);
-      expect((await admin(`/admin/batches/${batch.id}/pause`, stranger)).status).toBe(404);
+      expect((await admin(`/admin/batches/${batch.id}/pause`, stranger)).status).toBe(403);
+      expect((await admin(`/admin/batches/${batch.id}/pause`, otherAdmin)).status).toBe(404);
       const paused = await admin(`/admin/batches/${batch.id}/pause`, orgAdmin);
       expect(paused.status).toBe(200);
       expect((paused.body as unknown as Governed).x_governor.paused).toBe(true);
