@@ -11,7 +11,7 @@ import { APIConnectionError, APIError } from 'groq-sdk';
 import type { GroqClientFactory } from '../../activities/groq-client';
 import type { AdmissionBoard } from '../../domain/admission-board';
 import { completionWorkflowId } from '../../domain/request-ids';
-import type { GovernedCompletionInput } from '../../workflows/governed-completion';
+import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
 import {
   admissionUpdate,
   streamFinishedSignal,
@@ -37,6 +37,26 @@ export interface StreamingDeps {
 const ANNOUNCED_ADMISSION_WAIT_MS = 10_000;
 
 /**
+ * The admission from the workflow's `admission` update. A workflow that refused the request has completed
+ * by the time an update (sent after its start, not with it) reaches it: its result holds the refusal.
+ */
+async function askWorkflow(handle: WorkflowHandle): Promise<StreamAdmission> {
+  try {
+    return await handle.executeUpdate(admissionUpdate);
+  } catch (error) {
+    if ((await handle.describe()).status.name !== 'COMPLETED') throw error;
+    const result = (await handle.result()) as GovernedCompletionResult;
+    if (result.ok) throw error;
+    return {
+      admitted: false,
+      status: result.status,
+      error: result.error,
+      ...(result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {}),
+    };
+  }
+}
+
+/**
  * Start the workflow and learn its admission: eagerly on this process's worker with the admission handed
  * over in-process where that can be (one round trip to the server), else with update-with-start.
  */
@@ -59,7 +79,7 @@ async function admit(
       });
       // started elsewhere: its step announces nothing here
       if (!handle.eagerlyStarted) announced.cancel();
-      const admission = (await announced.admission) ?? (await handle.executeUpdate(admissionUpdate));
+      const admission = (await announced.admission) ?? (await askWorkflow(handle));
       return { admission, handle };
     } finally {
       announced.cancel();

@@ -26,10 +26,14 @@ import { activityDeps } from '../../workers/dependencies';
 import { uniqueTaskQueue, workflowBundle } from './temporal';
 
 import { testConfig } from './test-config';
+import { AdmissionBoard } from '../../domain/admission-board';
+import type { StreamAdmission } from '../../activities/completion/types';
 
 export { TEST_CONFIG, testConfig } from './test-config';
 
 export interface CompletionStack {
+  /** with `eager`: the board streamed admissions are announced on */
+  admissions?: AdmissionBoard<StreamAdmission>;
   config: GovernorConfig;
   ledger: LedgerStore;
   emulator: RunningEmulator;
@@ -50,6 +54,11 @@ export interface CompletionStackOptions {
   databaseUrl?: string;
   now?: () => number;
   gateway?: boolean;
+  /**
+   * as the embedded stack runs: the gateway's client shares the worker's connection and starts workflows
+   * eagerly, and streamed admissions go from the authorize step to the gateway in-process
+   */
+  eager?: boolean;
   /** the gateway's key authenticator (default: its 5 s cache) */
   authenticator?: AuthenticatorOptions;
   /**
@@ -92,7 +101,14 @@ export async function startCompletionStack(
   };
   const codecDir = options.codec ? mkdtempSync(join(tmpdir(), 'gg-stack-codec-')) : undefined;
   const dataConverter = codecDir ? await dataConverterFor({ dataDir: codecDir, env: {} }) : undefined;
-  const client = dataConverter ? new Client({ connection: env.connection, dataConverter }) : env.client;
+  const admissions = options.eager ? new AdmissionBoard<StreamAdmission>() : undefined;
+  const client =
+    dataConverter || options.eager
+      ? new Client({
+          connection: options.eager ? env.nativeConnection : env.connection,
+          ...(dataConverter ? { dataConverter } : {}),
+        })
+      : env.client;
   const taskQueue = uniqueTaskQueue('completion');
   const quiet = { info: () => undefined, warn: () => undefined };
   const worker = await Worker.create({
@@ -110,6 +126,7 @@ export async function startCompletionStack(
         log: quiet,
         now: options.now ?? Date.now,
         identity: `test-worker-${process.pid}`,
+        ...(admissions ? { admissions } : {}),
       },
       ...(rotation ? { rotation: rotation.rotation } : {}),
     }),
@@ -122,12 +139,14 @@ export async function startCompletionStack(
         authenticator: createAuthenticator(ledger, options.authenticator),
         temporal: client,
         taskQueue,
-        streaming: { groq, identity: `test-gateway-${process.pid}` },
+        ...(options.eager ? { eagerStart: true } : {}),
+        streaming: { groq, identity: `test-gateway-${process.pid}`, ...(admissions ? { admissions } : {}) },
         log: quiet,
       })
     : undefined;
   return {
     ...(gateway ? { gateway } : {}),
+    ...(admissions ? { admissions } : {}),
     ...(dataConverter ? { dataConverter } : {}),
     client,
     config,
