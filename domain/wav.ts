@@ -8,7 +8,10 @@ function ascii(bytes: Uint8Array, at: number): string {
 }
 
 function u32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16)) + (bytes[at + 3] ?? 0) * 0x1000000;
+  return (
+    ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16)) +
+    (bytes[at + 3] ?? 0) * 0x1000000
+  );
 }
 
 /**
