@@ -4,3 +4,4 @@ export { governedCompletion } from './governed-completion';
 export { weeklyReport } from './weekly-report';
 export { keyRotation } from './key-rotation';
 export { batchJob } from './batch-job';
+export { governedModality } from './governed-modality';

@@ -152,7 +152,9 @@ const priceSchema = z
 
 const audioPriceSchema = z.strictObject({
   perHour: usdAmount('the price per hour of audio'),
-  minimumSeconds: int('expected a whole number of seconds >= 0').min(0, { error: 'must be >= 0' }).default(10),
+  minimumSeconds: int('expected a whole number of seconds >= 0')
+    .min(0, { error: 'must be >= 0' })
+    .default(10),
 });
 
 const speechPriceSchema = z.strictObject({
