@@ -14,6 +14,9 @@ import { periodOf, teamScope } from '../../../ledger';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
 import { devServerEnv } from '../../support/temporal';
 import { modalityWorkflowId } from '../../../client/gateway/modality-run';
+import { isoWeekOf } from '../../../domain/reports/iso-week';
+import { renderMarkdown } from '../../../domain/reports/render-text';
+import { loadWeeklyReport } from '../../../ledger/reports';
 import { audioNanos, CHAT, modalityConfig, TTS, usageRows, WHISPER, WHISPER_LIMITED } from './support';
 
 type ApiError = { status: number; headers: Headers; error: { error: Record<string, unknown> } };
@@ -251,5 +254,56 @@ describe('speech, audio and responses through the gateway', () => {
     for (const row of rows.filter((r) => r.outcome === 'success')) {
       expect(byId.get(row.upstream_request_id!)).toBe(row.cost_nanos);
     }
+  });
+
+  it('/metrics, /admin/usage and the weekly report show each modality', async () => {
+    const admin = (await stack.issue(null, 'org-admin')).key;
+    const authorization = { authorization: `Bearer ${admin}` };
+    const metrics = await (await fetch(`${stack.gateway!.url}/metrics`, { headers: authorization })).text();
+    const endpoints = [
+      'chat.completions',
+      'responses',
+      'audio.transcriptions',
+      'audio.translations',
+      'audio.speech',
+    ];
+    for (const endpoint of endpoints) {
+      expect(metrics).toMatch(
+        new RegExp(
+          `groq_governor_period_modality_cost_nanos\\{[^}]*endpoint="${endpoint.replace('.', '\\.')}"`,
+        ),
+      );
+    }
+    expect(metrics).toMatch(
+      /groq_governor_period_modality_quantity\{[^}]*team="voice"[^}]*endpoint="audio\.transcriptions",unit="audio_seconds"\} \d+/,
+    );
+
+    const usage = (await (
+      await fetch(`${stack.gateway!.url}/admin/usage?team=voice`, { headers: authorization })
+    ).json()) as {
+      spend: { committed: { nanos: string } };
+      by_modality: { endpoint: string; unit: string; quantity: number; cost: { nanos: string } }[];
+    };
+    expect(new Set(usage.by_modality.map((line) => line.endpoint))).toEqual(new Set(endpoints));
+    const byModalityTotal = usage.by_modality.reduce((sum, line) => sum + BigInt(line.cost.nanos), 0n);
+    expect(byModalityTotal.toString()).toBe(usage.spend.committed.nanos);
+    const speech = usage.by_modality.find((line) => line.endpoint === 'audio.speech')!;
+    expect(speech.unit).toBe('characters');
+
+    const report = await loadWeeklyReport(
+      stack.ledger.sql,
+      stack.config,
+      isoWeekOf(new Date(), 'UTC'),
+      new Date(),
+    );
+    const voiceRow = report.teams.find((team) => team.team === 'voice')!;
+    expect(voiceRow.modalities.map((line) => line.endpoint)).toEqual([...endpoints].sort());
+    expect(voiceRow.modalities.reduce((sum, line) => sum + line.costNanos, 0n)).toBe(
+      voiceRow.totals.costNanos,
+    );
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('## Spend per modality');
+    expect(markdown).toMatch(/\| voice +\| audio\.transcriptions +\| \d+ +\| [\d,]+ audio seconds/);
+    expect(markdown).toMatch(/\| voice +\| audio\.speech +\| \d+ +\| [\d,]+ characters/);
   });
 });
