@@ -62,10 +62,12 @@ function usageRow(
   };
 }
 
+/** Groq's error body, from what groq-sdk kept (the whole `{"error": {...}}` body, or its inner object). */
 function errorBody(status: number, raw: unknown): ApiErrorBody {
-  const outer = raw as Record<string, unknown> | undefined;
-  const inner = (outer && typeof outer.error === 'object' ? outer.error : outer) as
-    Record<string, unknown> | undefined;
+  let inner = raw as Record<string, unknown> | undefined;
+  while (inner && typeof inner.error === 'object' && inner.error !== null) {
+    inner = inner.error as Record<string, unknown>;
+  }
   return {
     error: {
       message: typeof inner?.message === 'string' ? inner.message : `Groq answered ${status}.`,

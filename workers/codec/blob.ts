@@ -16,7 +16,14 @@ export interface BlobSealer {
   open(sealed: Uint8Array): Promise<Buffer>;
 }
 
+/**
+ * Without codecs (payloads not encrypted) the bytes are stored as they are, the same as the activities'
+ * default sealer, so a gateway and a worker agree whether or not they were given the codecs.
+ */
 export function blobSealer(codecs: readonly PayloadCodec[]): BlobSealer {
+  if (codecs.length === 0) {
+    return { seal: async (bytes) => Buffer.from(bytes), open: async (sealed) => Buffer.from(sealed) };
+  }
   return {
     async seal(bytes) {
       let payloads: Payload[] = [{ metadata: { encoding: BINARY }, data: bytes }];

@@ -4,6 +4,7 @@
  * Groq's shape (403 model, 413 size, 402 budget, 429 audio seconds with retry-after), a concurrent race on
  * a small budget with no overspend, and the ledger equal to the emulator's bill across a mixed run.
  */
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import Groq, { toFile } from 'groq-sdk';
 import OpenAI from 'openai';
@@ -56,17 +57,23 @@ describe('speech, audio and responses through the gateway', () => {
     const requestId = response.headers.get('x-request-id')!;
     const description = await env.client.workflow.getHandle(modalityWorkflowId(requestId)).describe();
     expect(description.type).toBe('governedModality');
-    const long = await voice.audio.transcriptions.create({
-      file: await toFile(silentWav(30), 'thirty.wav'),
-      model: WHISPER,
-      response_format: 'verbose_json',
-    });
+    const thirty = silentWav(30);
+    const { data: long, response: longResponse } = await voice.audio.transcriptions
+      .create({ file: await toFile(thirty, 'thirty.wav'), model: WHISPER, response_format: 'verbose_json' })
+      .withResponse();
     expect((long as unknown as { duration: number }).duration).toBe(30);
     const rows = (await usageRows(stack.ledger)).filter((row) => row.endpoint === 'audio.transcriptions');
     expect(rows.map((row) => [row.unit, row.quantity, row.cost_nanos])).toEqual([
       ['audio_seconds', '10', audioNanos(40_000_000n, 10).toString()],
       ['audio_seconds', '30', audioNanos(40_000_000n, 30).toString()],
     ]);
+    // the upload never entered workflow history: only its id did (the history is far smaller than the file)
+    const history = await env.client.workflow
+      .getHandle(modalityWorkflowId(longResponse.headers.get('x-request-id')!))
+      .fetchHistory();
+    const historyBytes = Buffer.byteLength(historyToJSON(history));
+    expect(thirty.length).toBeGreaterThan(400_000);
+    expect(historyBytes).toBeLessThan(60_000);
     // the upload was kept by reference only while the request ran
     const { rows: blobs } = await stack.ledger.sql.query('SELECT id FROM audio_blobs');
     expect(blobs).toEqual([]);
@@ -137,6 +144,21 @@ describe('speech, audio and responses through the gateway', () => {
     expect(rows).toHaveLength(2);
     expect(rows.every((row) => row.unit === 'tokens' && BigInt(row.cost_nanos) > 0n)).toBe(true);
     expect(usage?.input_tokens).toBeGreaterThan(0);
+  });
+
+  it('passes Groq errors through in their shape, unbilled: a file Groq cannot decode is 400', async () => {
+    const before = (await stack.emulator.billing()).totals.requests;
+    const refused = await failure(
+      voice.audio.transcriptions.create({
+        file: await toFile(Buffer.from('ID3 not audio'), 'a.mp3'),
+        model: WHISPER,
+      }),
+    );
+    expect(refused).toMatchObject({
+      status: 400,
+      error: { error: { message: 'could not process file - is it a valid media file?', param: 'file' } },
+    });
+    expect((await stack.emulator.billing()).totals.requests).toBe(before);
   });
 
   it('refuses a model the team may not use with 403', async () => {
