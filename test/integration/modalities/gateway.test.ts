@@ -243,6 +243,9 @@ describe('speech, audio and responses through the gateway', () => {
     const spend = await stack.ledger.spendOfScopes([teamScope('race')], period);
     expect(spend.get(teamScope('race'))).toBe(perCall * BigInt(served));
     expect(spend.get(teamScope('race'))! <= budget).toBe(true);
+    // the spend reached 88% of the budget: the 50% and 80% alerts fired, once each
+    const fired = stack.alerts.filter((alert) => alert.scope === 'team' && alert.team === 'race');
+    expect(fired.map((alert) => alert.threshold)).toEqual([50, 80]);
   });
 
   it('the ledger equals the emulator bill to the nano-dollar across chat, audio, speech and responses', async () => {
