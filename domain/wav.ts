@@ -20,6 +20,19 @@ function u32(bytes: Uint8Array, at: number): number {
  * streamed header, 0xFFFFFFFF) counts the bytes that are there.
  */
 export function wavDurationSeconds(bytes: Uint8Array): number | null {
+  return wavSeconds(bytes, false);
+}
+
+/**
+ * An upper bound of the audio in a WAV upload, for a worst-case reservation: every byte from the `data`
+ * chunk to the end of the file counts as audio, so a header that states too small a `data` size (with
+ * more bytes after it) cannot make the bound smaller than what a decoder may find.
+ */
+export function wavSecondsBound(bytes: Uint8Array): number | null {
+  return wavSeconds(bytes, true);
+}
+
+function wavSeconds(bytes: Uint8Array, toEnd: boolean): number | null {
   if (bytes.length < 12 || ascii(bytes, 0) !== 'RIFF' || ascii(bytes, 8) !== 'WAVE') return null;
   let byteRate: number | null = null;
   let at = 12;
@@ -32,7 +45,7 @@ export function wavDurationSeconds(bytes: Uint8Array): number | null {
       byteRate = u32(bytes, body + 8);
     } else if (id === 'data') {
       if (byteRate === null || byteRate === 0) return null;
-      const dataBytes = Math.min(size, bytes.length - body);
+      const dataBytes = toEnd ? bytes.length - body : Math.min(size, bytes.length - body);
       return dataBytes / byteRate;
     }
     at = body + size + (size % 2);

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { worstCaseAudioSeconds, speechCharacters } from '../../domain/modality-pricing';
-import { wavDurationSeconds } from '../../domain/wav';
+import { wavSecondsBound } from '../../domain/wav';
 import type { AudioParams } from '../../activities/modalities/types';
 import { boundaryOf, MultipartError, parseMultipart, type FormPart } from '../../emulator/multipart';
 import { periodOf } from '../../ledger';
@@ -136,7 +136,7 @@ export async function handleAudioTranscription(
   const price = config.pricing.audio?.get(model) ?? { perHour: 0n, minimumSeconds: 0 };
   const worstSeconds = worstCaseAudioSeconds(price, {
     bytes: file.data.length,
-    headerSeconds: wavDurationSeconds(file.data),
+    headerSeconds: wavSecondsBound(file.data),
   });
   const blobId = `upload_${randomUUID()}`;
   const filename = file.filename ?? 'audio';

@@ -8,7 +8,7 @@ import {
   worstCaseAudioSeconds,
 } from '../../domain/modality-pricing';
 import { parseResponsesRequest, responseStreamEvents, responseUsage } from '../../domain/responses';
-import { silentWav, wavDurationSeconds } from '../../domain/wav';
+import { silentWav, wavDurationSeconds, wavSecondsBound } from '../../domain/wav';
 
 const turbo = { perHour: 40_000_000n, minimumSeconds: 10 };
 
@@ -20,6 +20,14 @@ describe('WAV headers', () => {
     expect(silentWav(2).length).toBe(44 + 2 * 8000 * 2);
     expect(wavDurationSeconds(Buffer.from('ID3 not a wav file at all'))).toBeNull();
     expect(wavDurationSeconds(silentWav(2).subarray(0, 30))).toBeNull();
+  });
+
+  it('bounds a file whose header states less data than it holds by every byte after the header', () => {
+    const file = silentWav(10);
+    file.writeUInt32LE(8000 * 2, 40); // claims 1 s
+    expect(wavDurationSeconds(file)).toBe(1);
+    expect(wavSecondsBound(file)).toBe(10);
+    expect(wavSecondsBound(silentWav(3))).toBe(3);
   });
 
   it('counts the bytes that are there when the data size is larger than the file', () => {
