@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { audioPriceOf, billedAudioSeconds, speechCharacters } from '../domain/modality-pricing';
 import { silentWav, wavDurationSeconds } from '../domain/wav';
-import type { CallContext } from './chat';
+import { answerFault, type CallContext } from './chat';
 import { GroqError, invalidRequest, modelNotFound } from './errors';
 import { parseJson, readBody, sendError, sendJson, type Headers } from './http';
 import { requestId } from './ids';
@@ -87,6 +87,8 @@ export async function handleAudioTranscription(
       throw invalidRequest('could not process file - is it a valid media file?', 'file', 'invalid_file');
     }
     const billedSeconds = billedAudioSeconds(audioPriceOf(state.billing.priceBook, model.id), duration);
+    const fault = state.faults.take({ model: model.id, keyName: ctx.keyName, stream: false });
+    if (fault && fault.kind !== 'cut_stream') return answerFault(state, res, fault, model.id, ctx);
 
     const now = state.now();
     const limited =
@@ -181,6 +183,8 @@ export async function handleAudioSpeech(
     const format = request.response_format ?? 'wav';
     if (format !== 'wav') throw invalidRequest("'response_format' : value must be 'wav'", 'response_format');
     const characters = speechCharacters(request.input);
+    const fault = state.faults.take({ model: model.id, keyName: ctx.keyName, stream: false });
+    if (fault && fault.kind !== 'cut_stream') return answerFault(state, res, fault, model.id, ctx);
 
     const now = state.now();
     const limited = state.limiter.check(model.id, characters, now);

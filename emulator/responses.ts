@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { parseResponsesRequest, responseStreamEvents, sseEvent } from '../domain/responses';
-import type { CallContext } from './chat';
+import { answerFault, type CallContext } from './chat';
 import { actualTokens, planCompletion, type CompletionPlan } from './completions';
 import { GroqError, invalidRequest, modelNotFound } from './errors';
 import { parseJson, readBody, sendError, sendJson, type Headers } from './http';
@@ -88,6 +88,8 @@ export async function handleResponses(
       ...(typeof parsed.body.top_p === 'number' ? { top_p: parsed.body.top_p } : {}),
     });
     const plan = planCompletion(chat, model);
+    const fault = state.faults.take({ model: model.id, keyName: ctx.keyName, stream: parsed.stream });
+    if (fault && fault.kind !== 'cut_stream') return answerFault(state, res, fault, model.id, ctx);
 
     const now = state.now();
     const limited = state.limiter.check(model.id, plan.reservedTokens, now);

@@ -161,6 +161,22 @@ describe('speech, audio and responses through the gateway', () => {
     expect((await stack.emulator.billing()).totals.requests).toBe(before);
   });
 
+  it('retries a Groq 500 with the same upload by reference, billing only the answered attempt', async () => {
+    stack.emulator.injectFault({ kind: 'status', status: 500, model: WHISPER, count: 1 });
+    const before = (await stack.emulator.billing()).totals.requests;
+    const { data, response } = await voice.audio.transcriptions
+      .create({ file: await toFile(silentWav(11), 'retry.wav'), model: WHISPER })
+      .withResponse();
+    expect(data.text.length).toBeGreaterThan(0);
+    const requestId = response.headers.get('x-request-id')!;
+    const rows = (await usageRows(stack.ledger)).filter((row) => row.request_id === requestId);
+    expect(rows.map((row) => [row.outcome, row.quantity, row.cost_nanos])).toEqual([
+      ['error', '0', '0'],
+      ['success', '11', audioNanos(40_000_000n, 11).toString()],
+    ]);
+    expect((await stack.emulator.billing()).totals.requests).toBe(before + 1);
+  });
+
   it('refuses a model the team may not use with 403', async () => {
     const text = await client('text');
     const refused = await failure(
