@@ -1,6 +1,7 @@
 /** All activities a worker registers, built from one set of dependencies. */
 import { createBatchActivities } from './batch';
 import { createCompletionActivities, type CompletionDeps } from './completion';
+import { createModalityActivities, PLAIN_SEALER, type Sealer } from './modalities';
 import { createReportActivities, type ReportDeps } from './reports';
 import { createRotationActivities, type RotationDeps } from './rotation';
 import { createSelfCheckActivities, type SelfCheckDeps } from './self-check';
@@ -12,6 +13,11 @@ export interface ActivityDeps extends SelfCheckDeps {
   reports?: ReportDeps;
   /** absent in workers (and tests) that run no key rotations */
   rotation?: RotationDeps;
+  /**
+   * seals audio uploads and speech answers stored by reference (the payload codec's keys:
+   * workers/codec/blob.ts); absent: stored as they are, like payloads without a codec
+   */
+  blobs?: Sealer;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -21,6 +27,9 @@ export function createActivities(deps: ActivityDeps) {
     ...(deps.reports ? createReportActivities(deps.reports) : {}),
     ...(deps.rotation ? createRotationActivities(deps.rotation) : {}),
     ...(deps.completion ? createBatchActivities(deps.completion) : {}),
+    ...(deps.completion
+      ? createModalityActivities({ ...deps.completion, blobs: deps.blobs ?? PLAIN_SEALER })
+      : {}),
   };
 }
 

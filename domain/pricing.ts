@@ -20,8 +20,23 @@ export interface ModelPrice {
   cachedInput?: Nanos;
 }
 
+/** Speech to text: nanos per hour of audio, and the seconds Groq bills a request at least. */
+export interface AudioPrice {
+  perHour: Nanos;
+  minimumSeconds: number;
+}
+
+/** Text to speech: nanos per 1M input characters. */
+export interface SpeechPrice {
+  perMillionCharacters: Nanos;
+}
+
 export interface PriceBook {
   models: ReadonlyMap<string, ModelPrice>;
+  /** speech-to-text models (domain/modality-pricing.ts) */
+  audio?: ReadonlyMap<string, AudioPrice>;
+  /** text-to-speech models (domain/modality-pricing.ts) */
+  speech?: ReadonlyMap<string, SpeechPrice>;
   /** whole percent off for cached prompt tokens without an explicit price (Groq: 50) */
   cachedDiscountPercent: number;
   /** whole percent off for the Batch API (Groq: 50) */

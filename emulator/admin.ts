@@ -67,7 +67,10 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
 export function applyReset(state: EmulatorState, parts: ResetParts): void {
   const all = Object.values(parts).every((value) => value === undefined);
   if (all || parts.billing) state.billing.clear();
-  if (all || parts.limits) state.limiter.clear();
+  if (all || parts.limits) {
+    state.limiter.clear();
+    state.audioLimiter.clear();
+  }
   if (all || parts.requests) state.requestLog.clear();
   if (all || parts.faults) state.faults.clear();
   if (all || parts.files) {
@@ -150,7 +153,7 @@ export async function handleAdmin(
     case 'PUT limits':
     case 'POST limits': {
       const { model, enforce, ...limits } = parseWith(limitsSchema, await body());
-      if (enforce !== undefined) state.limiter.enforce = enforce;
+      if (enforce !== undefined) state.limiter.enforce = state.audioLimiter.enforce = enforce;
       if (model !== undefined && !state.limiter.setLimits(model, limits)) {
         throw new GroqError(404, `no model named ${model}`, 'invalid_request_error', 'model_not_found');
       }

@@ -4,7 +4,21 @@
  * report is exact to the unit. Only successful work is billed: a completed response, a completed or cut
  * stream (for what it generated), a successful batch line. Errors (4xx, 5xx, faults) never are.
  */
-import { costOf, createPriceBook, type PriceBook } from '../domain/pricing';
+import {
+  audioCost,
+  billedAudioSeconds,
+  speechCost,
+  audioPriceOf,
+  speechPriceOf,
+} from '../domain/modality-pricing';
+import { usdToNanos } from '../domain/money';
+import {
+  costOf,
+  createPriceBook,
+  type AudioPrice,
+  type PriceBook,
+  type SpeechPrice,
+} from '../domain/pricing';
 import type { ModelSpec } from './config';
 
 export interface BillableUsage {
@@ -20,6 +34,21 @@ export interface BillableUsage {
   cut: boolean;
   batchId?: string;
   customId?: string;
+  /** the endpoint when it is not chat completions, e.g. "responses" */
+  endpoint?: string;
+}
+
+/** A speech-to-text or text-to-speech call: billed per audio second or per character. */
+export interface BillableUnits {
+  requestId: string;
+  keyName: string;
+  model: string;
+  /** "audio.transcriptions", "audio.translations" or "audio.speech" */
+  endpoint: string;
+  /** speech to text: the audio's duration in seconds (fractional) */
+  durationSeconds?: number;
+  /** text to speech: the input's characters */
+  characters?: number;
 }
 
 export interface BilledCall {
@@ -39,6 +68,12 @@ export interface BilledCall {
   at: number;
   batch_id?: string;
   custom_id?: string;
+  /** absent for chat completions */
+  endpoint?: string;
+  /** absent for token-billed calls */
+  unit?: 'audio_seconds' | 'characters';
+  /** the billed audio seconds (minimum applied) or characters */
+  quantity?: number;
 }
 
 export interface BillingCounters {
@@ -134,10 +169,67 @@ export class BillingLedger {
     discounts: { cachedDiscountPercent: number; batchDiscountPercent: number },
     private readonly now: () => number,
   ) {
-    this.book = createPriceBook(
-      Object.fromEntries(models.map((model) => [model.id, model.price])),
+    const tokenBook = createPriceBook(
+      Object.fromEntries(
+        models.filter((model) => model.kind === 'chat').map((model) => [model.id, model.price]),
+      ),
       discounts,
     );
+    const audio = new Map<string, AudioPrice>();
+    const speech = new Map<string, SpeechPrice>();
+    for (const model of models) {
+      if (model.audioPrice) {
+        audio.set(model.id, {
+          perHour: usdToNanos(model.audioPrice.perHour),
+          minimumSeconds: model.audioPrice.minimumSeconds,
+        });
+      }
+      if (model.speechPrice) {
+        speech.set(model.id, { perMillionCharacters: usdToNanos(model.speechPrice.perMillionCharacters) });
+      }
+    }
+    this.book = { ...tokenBook, audio, speech };
+  }
+
+  /** Bill a speech-to-text call (per second, with the minimum) or a text-to-speech call (per character). */
+  billUnits(call: BillableUnits): { cost: bigint; quantity: number } {
+    let cost: bigint;
+    let quantity: number;
+    let unit: 'audio_seconds' | 'characters';
+    if (call.durationSeconds !== undefined) {
+      const price = audioPriceOf(this.book, call.model);
+      quantity = billedAudioSeconds(price, call.durationSeconds);
+      cost = audioCost(price, quantity);
+      unit = 'audio_seconds';
+    } else {
+      quantity = call.characters ?? 0;
+      cost = speechCost(speechPriceOf(this.book, call.model), quantity);
+      unit = 'characters';
+    }
+    let byModel = this.cells.get(call.keyName);
+    if (!byModel) this.cells.set(call.keyName, (byModel = new Map()));
+    let cell = byModel.get(call.model);
+    if (!cell) byModel.set(call.model, (cell = { realtime: zero(), batch: zero() }));
+    cell.realtime.requests++;
+    cell.realtime.cost += cost;
+    this.calls.push({
+      request_id: call.requestId,
+      key_name: call.keyName,
+      model: call.model,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      cached_tokens: 0,
+      total_tokens: 0,
+      cost_nanos: cost.toString(),
+      batch: false,
+      stream: false,
+      cut: false,
+      at: this.now(),
+      endpoint: call.endpoint,
+      unit,
+      quantity,
+    });
+    return { cost, quantity };
   }
 
   get priceBook(): PriceBook {
@@ -177,6 +269,7 @@ export class BillingLedger {
     };
     if (call.batchId !== undefined) record.batch_id = call.batchId;
     if (call.customId !== undefined) record.custom_id = call.customId;
+    if (call.endpoint !== undefined) record.endpoint = call.endpoint;
     this.calls.push(record);
     return cost;
   }

@@ -37,7 +37,7 @@ function waitWhileConnected(res: ServerResponse, ms: number): Promise<boolean> {
   });
 }
 
-function answerFault(
+export function answerFault(
   state: EmulatorState,
   res: ServerResponse,
   fault: ResolvedFault,

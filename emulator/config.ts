@@ -39,11 +39,25 @@ const limitsSchema = z.strictObject({
   rpd: positiveInt.optional(),
   tpm: positiveInt.optional(),
   tpd: positiveInt.optional(),
+  /** speech-to-text models: audio seconds per hour and per day */
+  ash: positiveInt.optional(),
+  asd: positiveInt.optional(),
 });
 
 const modelSchema = z.strictObject({
+  /** chat (default; also serves the Responses API), audio (speech to text) or speech (text to speech) */
+  kind: z.enum(['chat', 'audio', 'speech']).optional(),
   price: z
-    .strictObject({ input: decimal.optional(), output: decimal.optional(), cachedInput: decimal.optional() })
+    .strictObject({
+      input: decimal.optional(),
+      output: decimal.optional(),
+      cachedInput: decimal.optional(),
+      /** audio: USD per hour, billed per second with a minimum per request */
+      perHour: decimal.optional(),
+      minimumSeconds: z.number().int().nonnegative().optional(),
+      /** speech: USD per 1M input characters */
+      perMillionCharacters: decimal.optional(),
+    })
     .optional(),
   limits: limitsSchema.optional(),
   contextWindow: positiveInt.optional(),
@@ -123,7 +137,14 @@ function crossFieldProblems(input: unknown): { path: PropertyKey[]; message: str
   for (const [id, model] of Object.entries(models)) {
     if (includeDefaults && id in DEFAULT_MODELS) continue;
     const price = isRecord(model) && isRecord(model.price) ? model.price : {};
-    for (const field of ['input', 'output'] as const) {
+    const kind = isRecord(model) ? model.kind : undefined;
+    const required =
+      kind === 'audio'
+        ? (['perHour'] as const)
+        : kind === 'speech'
+          ? (['perMillionCharacters'] as const)
+          : (['input', 'output'] as const);
+    for (const field of required) {
       if (price[field] === undefined) {
         problems.push({
           path: ['models', id, 'price', field],
@@ -150,8 +171,16 @@ export type KeySpec = z.infer<typeof keySchema>;
 
 export interface ModelSpec {
   id: string;
+  /** chat (and the Responses API), audio (speech to text) or speech (text to speech) */
+  kind: 'chat' | 'audio' | 'speech';
   price: { input: string; output: string; cachedInput?: string };
+  /** audio models: USD per hour and the minimum billed seconds per request */
+  audioPrice?: { perHour: string; minimumSeconds: number };
+  /** speech models: USD per 1M characters */
+  speechPrice?: { perMillionCharacters: string };
   limits: RateLimits;
+  /** audio models: audio seconds per hour (ASH) and per day (ASD) */
+  audioLimits?: { ash: number; asd: number };
   contextWindow: number;
   maxCompletionTokens?: number;
   ownedBy: string;
@@ -225,16 +254,30 @@ export function resolveConfig(input: unknown = {}, source?: string): EmulatorCon
       output: override.price?.output ?? base?.output ?? '0',
     };
     if (override.price?.cachedInput !== undefined) price.cachedInput = override.price.cachedInput;
+    const { ash, asd, ...tokenLimits } = override.limits ?? {};
     const spec: ModelSpec = {
       id,
+      kind: override.kind ?? 'chat',
       price,
-      limits: { ...FALLBACK_LIMITS, ...base?.limits, ...stripUndefined(override.limits ?? {}) },
+      limits: { ...FALLBACK_LIMITS, ...base?.limits, ...stripUndefined(tokenLimits) },
       contextWindow: override.contextWindow ?? DEFAULT_CONTEXT_WINDOW,
       ownedBy: override.ownedBy ?? base?.ownedBy ?? 'Groq Emulator',
       created: override.created ?? base?.created ?? 1700000000,
       active: override.active ?? true,
     };
     if (override.maxCompletionTokens !== undefined) spec.maxCompletionTokens = override.maxCompletionTokens;
+    if (spec.kind === 'audio') {
+      spec.audioPrice = {
+        perHour: override.price?.perHour ?? '0',
+        minimumSeconds: override.price?.minimumSeconds ?? 10,
+      };
+      if (ash !== undefined || asd !== undefined) {
+        spec.audioLimits = { ash: ash ?? Number.MAX_SAFE_INTEGER, asd: asd ?? Number.MAX_SAFE_INTEGER };
+      }
+    }
+    if (spec.kind === 'speech') {
+      spec.speechPrice = { perMillionCharacters: override.price?.perMillionCharacters ?? '0' };
+    }
     models.push(spec);
   }
   return {

@@ -1,6 +1,6 @@
 /**
  * Injected faults, consumed in the order they were added. Each applies to the next `count` chat
- * completion requests that match its scope (model and/or key name) and reach the fault check (after
+ * completion, Responses, speech-to-text or text-to-speech requests that match its scope (model and/or key name) and reach the fault check (after
  * authentication and request validation, before rate limiting):
  *
  * - `status`: answer with an error status (e.g. 500/502/503, or 429 with `retryAfter`); never billed.

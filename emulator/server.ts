@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { handleAdmin } from './admin';
+import { handleAudioSpeech, handleAudioTranscription } from './audio';
 import { cancelBatch, createBatch, listBatches, retrieveBatch } from './batches-api';
 import { handleChatCompletion } from './chat';
 import { GroqError, invalidApiKey, unknownUrl } from './errors';
@@ -13,6 +14,7 @@ import { requestId } from './ids';
 import { bearerSecret } from './keys';
 import { listModels, retrieveModel } from './models';
 import { NO_KEY, UNKNOWN_KEY } from './requestlog';
+import { handleResponses } from './responses';
 import type { EmulatorState } from './state';
 
 const API_PREFIX = '/openai/v1/';
@@ -53,6 +55,19 @@ async function route(state: EmulatorState, req: IncomingMessage, res: ServerResp
     const rest = path.slice(API_PREFIX.length);
     if (rest === 'chat/completions' && method === 'POST') {
       await handleChatCompletion(state, req, res, { keyName: key.name, log });
+      return;
+    }
+    if (method === 'POST' && (rest === 'audio/transcriptions' || rest === 'audio/translations')) {
+      const task = rest === 'audio/transcriptions' ? 'transcribe' : 'translate';
+      await handleAudioTranscription(state, req, res, { keyName: key.name, log }, task);
+      return;
+    }
+    if (rest === 'audio/speech' && method === 'POST') {
+      await handleAudioSpeech(state, req, res, { keyName: key.name, log });
+      return;
+    }
+    if (rest === 'responses' && method === 'POST') {
+      await handleResponses(state, req, res, { keyName: key.name, log });
       return;
     }
     const headers = baseHeaders(state);

@@ -3,6 +3,7 @@
  * log, files and batches, plus the settings that can change while it runs (latency, limits).
  */
 import type { ServerResponse } from 'node:http';
+import { AudioLimiter } from './audio-limits';
 import { BatchRunner, type BatchLine, type LineResult } from './batches';
 import { BillingLedger } from './billing';
 import type { Clock } from './clock';
@@ -28,6 +29,8 @@ export interface LatencySettings {
 export class EmulatorState {
   readonly keys: KeyRing;
   readonly limiter: OrgLimiter;
+  /** audio seconds per hour and day of speech-to-text models */
+  readonly audioLimiter: AudioLimiter;
   readonly billing: BillingLedger;
   readonly faults = new FaultQueue();
   readonly requestLog = new RequestLog();
@@ -50,6 +53,14 @@ export class EmulatorState {
       config.orgId,
       config.rateLimitAlgorithm,
       config.models.map((model) => [model.id, model.limits]),
+      config.enforceRateLimits,
+    );
+    this.audioLimiter = new AudioLimiter(
+      config.orgId,
+      config.rateLimitAlgorithm,
+      config.models.flatMap((model): [string, { ash: number; asd: number }][] =>
+        model.audioLimits ? [[model.id, model.audioLimits]] : [],
+      ),
       config.enforceRateLimits,
     );
     this.billing = new BillingLedger(config.orgId, config.models, config, now);

@@ -18,7 +18,7 @@ import type { HeaderSource, UpstreamObservation } from './upstream-headers';
 import { recordUsage, type UsageAttempt } from './usage';
 
 /** An open transaction seen as a session, so store functions that open their own run inside it. */
-function inTransaction(tx: SqlQueryable): SqlSession {
+export function inTransaction(tx: SqlQueryable): SqlSession {
   return {
     query: (text, params) => tx.query(text, params),
     exec: (script) => tx.exec(script),

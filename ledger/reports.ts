@@ -44,16 +44,16 @@ export async function reportFacts(db: SqlQueryable, window: ReportWindow): Promi
          FROM usage_records
         WHERE started_at >= $1::timestamptz AND started_at < $2::timestamptz
      )
-     SELECT team, model, batch, key_name, key_version,
+     SELECT team, model, batch, key_name, key_version, endpoint, unit,
             width_bucket(started_at, $3::timestamptz[]) AS day,
             COUNT(*) FILTER (WHERE nth = 1) AS requests, COUNT(*) AS attempts,
             COALESCE(SUM(prompt_tokens), 0) AS input_tokens,
             COALESCE(SUM(completion_tokens), 0) AS output_tokens,
             COALESCE(SUM(cached_tokens), 0) AS cached_tokens,
-            COALESCE(SUM(cost_nanos), 0) AS cost_nanos
+            COALESCE(SUM(cost_nanos), 0) AS cost_nanos, COALESCE(SUM(quantity), 0) AS quantity
        FROM week
-      GROUP BY team, model, batch, key_name, key_version, day
-      ORDER BY team NULLS FIRST, model, batch, key_name, key_version, day`,
+      GROUP BY team, model, batch, key_name, key_version, endpoint, unit, day
+      ORDER BY team NULLS FIRST, model, batch, key_name, key_version, endpoint, day`,
     [start, end, inner],
   );
   const facts: UsageFact[] = usage.rows.map((row) => ({
@@ -69,6 +69,9 @@ export async function reportFacts(db: SqlQueryable, window: ReportWindow): Promi
     outputTokens: asBigint(row.output_tokens, 'output_tokens'),
     cachedTokens: asBigint(row.cached_tokens, 'cached_tokens'),
     costNanos: asBigint(row.cost_nanos, 'cost_nanos'),
+    endpoint: asString(row.endpoint, 'endpoint'),
+    unit: asString(row.unit, 'unit'),
+    quantity: asBigint(row.quantity, 'quantity'),
   }));
 
   const previous = await db.query(

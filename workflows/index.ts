@@ -5,3 +5,4 @@ export { weeklyReport } from './weekly-report';
 export { keyRotation } from './key-rotation';
 export { batchJob } from './batch-job';
 export { floorEcho } from './floor-echo';
+export { governedModality } from './governed-modality';

@@ -5,7 +5,7 @@
  *   POST   /admin/keys             {team, role, name?, expires_in?, models?} -> 201 {key, record}
  *   GET    /admin/keys[?team=T&all=true]
  *   DELETE /admin/keys/{id}        revoke
- *   GET    /admin/usage?period=YYYY-MM[&team=T]   spend and tokens per team and model
+ *   GET    /admin/usage?period=YYYY-MM[&team=T]   spend and tokens per team and model, and per modality
  *   GET    /admin/reports?week=YYYY-Www[&team=T]   the weekly report (admin-reports.ts)
  *   /admin/rotations...            key rotations (org-admin): see admin-rotations.ts
  *   POST   /admin/batches/{id}/pause | /resume   (org-admin, or team-admin of the batch's team)
@@ -27,6 +27,8 @@ import { handleBatchAdmin } from './batches';
 import { decodeSegment, sendJson, sendRefusal } from './http';
 import { readJsonObject, refuseBody } from './json-body';
 import type { GatewayDeps } from './server';
+import { modalityLines } from './usage-modalities';
+import { usageByEndpoint } from '../../ledger/modalities';
 
 const STATUS_OF: Record<string, 'permission_denied' | 'invalid_request_error' | 'not_found'> = {
   permission_denied: 'permission_denied',
@@ -139,10 +141,11 @@ export async function handleAdmin(
       if (!decision.allowed)
         return sendRefusal(response, { code: 'permission_denied', message: decision.reason }, headers);
       const filter = { period, ...(team !== null ? { team } : {}) };
-      const [byModel, byTeam, spend] = await Promise.all([
+      const [byModel, byTeam, spend, byEndpoint] = await Promise.all([
         deps.ledger.usageTotalsByModel(filter),
         deps.ledger.usageTotalsByTeam(filter),
         deps.ledger.getSpend(team === null ? ORG_SCOPE : teamScope(team), period),
+        usageByEndpoint(deps.ledger.sql, filter),
       ]);
       const money = (nanos: bigint) => ({ nanos: nanos.toString(), usd: formatUsd(nanos) });
       const totals = (rows: typeof byModel) =>
@@ -167,6 +170,7 @@ export async function handleAdmin(
           },
           by_model: totals(byModel),
           by_team: totals(byTeam),
+          by_modality: modalityLines(byEndpoint, money),
         },
         headers,
       );

@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GovernorConfig } from '../../domain/config';
 import { ORG_SCOPE, periodOf, teamScope, type LedgerStore } from '../../ledger';
+import { usageByEndpoint } from '../../ledger/modalities';
 
 const PREFIX = 'groq_governor_';
 const NANOS_PER_USD = 1e9;
@@ -26,6 +27,10 @@ export function routeOf(path: string): string {
   if (path === '/openai/v1/chat/completions') return 'chat_completions';
   if (path === '/openai/v1/models' || path.startsWith('/openai/v1/models/')) return 'models';
   if (path.startsWith('/openai/v1/files')) return 'files';
+  if (path === '/openai/v1/audio/transcriptions') return 'audio_transcriptions';
+  if (path === '/openai/v1/audio/translations') return 'audio_translations';
+  if (path === '/openai/v1/audio/speech') return 'audio_speech';
+  if (path === '/openai/v1/responses') return 'responses';
   if (path.startsWith('/openai/v1/batches')) return 'batches';
   if (path.startsWith('/admin/')) return 'admin';
   if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path.slice(1);
@@ -89,7 +94,26 @@ export function createGatewayMetrics(ledger: LedgerStore, config: () => Governor
     'scope',
   ]);
   const budgetUsd = gauge('budget_usd', 'Monthly budget in dollars', ['period', 'scope']);
+  const modalityLabels = ['period', 'team', 'model', 'endpoint', 'unit'] as const;
+  const modalityRequests = gauge(
+    'period_modality_requests',
+    'Attempts this period per endpoint (chat, responses, speech to text, text to speech), success and unknown (ledger)',
+    modalityLabels,
+  );
+  const modalityQuantity = gauge(
+    'period_modality_quantity',
+    'What the endpoint bills this period, in its unit: audio_seconds, characters, or tokens (input + output) (ledger)',
+    modalityLabels,
+  );
+  const modalityCost = gauge(
+    'period_modality_cost_nanos',
+    'Exact cost this period per endpoint in nano-dollars (ledger)',
+    modalityLabels,
+  );
   const ledgerGauges = [
+    modalityRequests,
+    modalityQuantity,
+    modalityCost,
     attempts,
     tokens,
     costNanos,
@@ -126,6 +150,21 @@ export function createGatewayMetrics(ledger: LedgerStore, config: () => Governor
       upstreamCount.set(labels, Number(row.finished));
       waitSeconds.set(labels, Number(row.waitMs) / 1000);
       waitCount.set(labels, Number(row.waited));
+    }
+    for (const row of await usageByEndpoint(ledger.sql, { period })) {
+      const labels = {
+        period,
+        team: row.team ?? '',
+        model: row.model,
+        endpoint: row.endpoint,
+        unit: row.unit,
+      };
+      modalityRequests.set(labels, Number(row.requests));
+      modalityQuantity.set(
+        labels,
+        Number(row.unit === 'tokens' ? row.promptTokens + row.completionTokens : row.quantity),
+      );
+      modalityCost.set(labels, Number(row.costNanos));
     }
     for (const row of snapshot.refusals)
       refusals.set({ period, team: row.team ?? '', reason: row.reason }, Number(row.count));

@@ -16,6 +16,7 @@ import type { LedgerStore } from '../../ledger';
 import type { KeyAuthenticator } from '../services/gateway-keys';
 import { handleConsole } from '../console';
 import { handleAdmin } from './admin';
+import { handleAudioSpeech, handleAudioTranscription } from './audio';
 import { handleBatches, handleFiles } from './batches';
 import { handleChatCompletion } from './chat';
 import { createGatewayMetrics, routeOf, type GatewayMetrics } from './metrics';
@@ -23,6 +24,7 @@ import { readiness } from './readiness';
 import { decodeSegment, sendJson, sendRefusal, targetFault } from './http';
 import { modelList, modelObject, visibleModels } from './models';
 import { newRequestId } from './request-id';
+import { handleResponses } from './responses';
 import { isDependencyUnavailable } from './unavailable';
 import type { StreamingDeps } from './streaming';
 
@@ -119,6 +121,27 @@ async function route(
     const principal = await authenticate(deps, request, response, headers);
     if (!principal) return;
     return handleChatCompletion(deps, request, response, { requestId, principal, headers });
+  }
+  if (
+    rest === '/audio/transcriptions' ||
+    rest === '/audio/translations' ||
+    rest === '/audio/speech' ||
+    rest === '/responses'
+  ) {
+    if (method !== 'POST') {
+      request.resume();
+      return sendRefusal(response, { code: 'method_not_allowed', message: 'Use POST.' }, headers);
+    }
+    const principal = await authenticate(deps, request, response, headers);
+    if (!principal) {
+      request.resume();
+      return;
+    }
+    const context = { requestId, principal, headers };
+    if (rest === '/responses') return handleResponses(deps, request, response, context);
+    if (rest === '/audio/speech') return handleAudioSpeech(deps, request, response, context);
+    const endpoint = rest === '/audio/transcriptions' ? 'audio.transcriptions' : 'audio.translations';
+    return handleAudioTranscription(deps, request, response, context, endpoint);
   }
   if (
     rest === '/files' ||

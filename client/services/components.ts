@@ -16,7 +16,7 @@ import type { RotationDeps } from '../../activities/rotation';
 import type { GovernorConfig } from '../../domain/config';
 import { TASK_QUEUES } from '../../domain/task-queues';
 import type { LedgerStore } from '../../ledger';
-import { dataConverterFromKeys, describeCodecKeys, loadCodecKeys } from '../../workers/codec';
+import { blobSealer, dataConverterFromKeys, describeCodecKeys, loadCodecKeys } from '../../workers/codec';
 import { activityDeps } from '../../workers/dependencies';
 import { createGovernorWorker } from '../../workers/worker';
 import { startEgressProcess, type EgressHandle } from '../../workers/egress/spawn';
@@ -110,6 +110,7 @@ export async function buildWorker(options: {
       },
       reports: { ledger, config: () => config, log: logger, now: Date.now },
       ...(options.rotation ? { rotation: options.rotation } : {}),
+      blobs: blobSealer(options.dataConverter.payloadCodecs ?? []),
     }),
   });
 }

@@ -36,6 +36,22 @@ export function emulatorConfigFor(config: GovernorConfig): EmulatorConfigInput {
       ...(limits ? { limits: { ...limits } } : {}),
     };
   }
+  for (const [id, price] of config.pricing.audio ?? []) {
+    const limits = config.groq.audioLimits.get(id);
+    models[id] = {
+      kind: 'audio',
+      price: { perHour: formatUsd(price.perHour, 0), minimumSeconds: price.minimumSeconds },
+      ...(limits ? { limits: { ...limits } } : {}),
+    };
+  }
+  for (const [id, price] of config.pricing.speech ?? []) {
+    const limits = config.groq.limits.get(id);
+    models[id] = {
+      kind: 'speech',
+      price: { perMillionCharacters: formatUsd(price.perMillionCharacters, 0) },
+      ...(limits ? { limits: { ...limits } } : {}),
+    };
+  }
   return {
     includeDefaultModels: false,
     models,

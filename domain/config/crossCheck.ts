@@ -57,12 +57,20 @@ export function crossCheck(raw: unknown): RawProblem[] {
     });
   }
 
-  // names used as keys: models under pricing.models and groq.limits, teams
-  const priced = ownKeys(field(asObject(field(root, 'pricing')), 'models'));
+  // names used as keys: models under pricing.models/audio/speech and groq.limits/audioLimits, teams
+  const pricing = asObject(field(root, 'pricing'));
+  const tokenPriced = ownKeys(field(pricing, 'models'));
+  const audioPriced = ownKeys(field(pricing, 'audio')) ?? new Set<string>();
+  const speechPriced = ownKeys(field(pricing, 'speech')) ?? new Set<string>();
+  const priced = tokenPriced ? new Set([...tokenPriced, ...audioPriced, ...speechPriced]) : undefined;
   const limited = ownKeys(field(asObject(field(root, 'groq')), 'limits')) ?? new Set<string>();
+  const audioLimited = ownKeys(field(asObject(field(root, 'groq')), 'audioLimits')) ?? new Set<string>();
   for (const [names, path] of [
-    [priced, ['pricing', 'models']],
+    [tokenPriced, ['pricing', 'models']],
+    [audioPriced, ['pricing', 'audio']],
+    [speechPriced, ['pricing', 'speech']],
     [limited, ['groq', 'limits']],
+    [audioLimited, ['groq', 'audioLimits']],
   ] as const) {
     for (const model of names ?? []) {
       if (!MODEL_NAME_PATTERN.test(model)) {
@@ -84,14 +92,38 @@ export function crossCheck(raw: unknown): RawProblem[] {
   }
 
   // models named anywhere need a price; unknown when pricing.models itself is broken
-  if (priced) {
+  if (tokenPriced) {
     for (const model of limited) {
-      if (!priced.has(model)) {
+      if (!tokenPriced.has(model) && !speechPriced.has(model)) {
         problems.push({
           path: ['groq', 'limits', model],
           message: `model ${JSON.stringify(model)} has no price: add it under pricing.models`,
         });
       }
+    }
+    for (const model of audioPriced) {
+      if (tokenPriced.has(model) || speechPriced.has(model)) {
+        problems.push({
+          path: ['pricing', 'audio', model],
+          message: `model ${JSON.stringify(model)} is priced twice: a model is priced under one of pricing.models, pricing.audio or pricing.speech`,
+        });
+      }
+    }
+    for (const model of speechPriced) {
+      if (tokenPriced.has(model)) {
+        problems.push({
+          path: ['pricing', 'speech', model],
+          message: `model ${JSON.stringify(model)} is priced twice: a model is priced under one of pricing.models, pricing.audio or pricing.speech`,
+        });
+      }
+    }
+  }
+  for (const model of audioLimited) {
+    if (!audioPriced.has(model)) {
+      problems.push({
+        path: ['groq', 'audioLimits', model],
+        message: `model ${JSON.stringify(model)} has no audio price: add it under pricing.audio`,
+      });
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { formatUsd } from '../money';
-import type { ModelPrice } from '../pricing';
+import type { AudioPrice, ModelPrice, SpeechPrice } from '../pricing';
 import { parseKeyName } from '../keyName';
 import { crossCheck } from './crossCheck';
 import { describeValue } from './describe';
@@ -12,6 +12,7 @@ import { formatPath, type PathSegment } from './paths';
 import { configSchema, type ValidatedConfig } from './schema';
 import { locate, readYaml, type YamlSource } from './yamlSource';
 import type {
+  AudioLimits,
   ConfigProblem,
   GovernorConfig,
   ModelLimits,
@@ -280,9 +281,22 @@ function build(data: ValidatedConfig, options: ParseOptions): GovernorConfig {
     groq: {
       baseUrl: data.groq.baseUrl,
       limits: new Map<string, ModelLimits>(Object.entries(data.groq.limits)),
+      audioLimits: new Map<string, AudioLimits>(Object.entries(data.groq.audioLimits)),
     },
     pricing: {
       models: prices,
+      audio: new Map<string, AudioPrice>(
+        Object.entries(data.pricing.audio).map(([model, price]) => [
+          model,
+          { perHour: price.perHour, minimumSeconds: price.minimumSeconds },
+        ]),
+      ),
+      speech: new Map<string, SpeechPrice>(
+        Object.entries(data.pricing.speech).map(([model, price]) => [
+          model,
+          { perMillionCharacters: price.perMillionCharacters },
+        ]),
+      ),
       batchDiscountPercent: data.pricing.batchDiscountPercent,
       cachedDiscountPercent: data.pricing.cachedDiscountPercent,
     },
@@ -330,7 +344,7 @@ function warningsOf(config: GovernorConfig): { path: PathSegment[]; message: str
         });
       }
       seen.add(model);
-      if (!config.groq.limits.has(model) && !unlimited.has(model)) {
+      if (!config.groq.limits.has(model) && !config.groq.audioLimits.has(model) && !unlimited.has(model)) {
         unlimited.add(model);
         warnings.push({
           path: ['teams', team.name, 'allowedModels', index],

@@ -15,6 +15,9 @@ export const DEFAULT_BASE_URL = 'https://api.groq.com';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_MAX_WAIT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Groq's upload cap for speech to text: 25 MB */
+export const DEFAULT_MAX_AUDIO_BYTES = 25 * 1024 * 1024;
+export const DEFAULT_MAX_SPEECH_CHARACTERS = 10_000;
 export const DEFAULT_CATCHUP_WINDOW = '1 day';
 /** Temporal refuses schedule catch-up windows shorter than this */
 export const MIN_CATCHUP_WINDOW_MS = 10_000;
@@ -117,9 +120,18 @@ const modelLimitsSchema = z.strictObject({
   tpd: positiveInt(),
 });
 
+/** Groq's limits of a speech-to-text model: requests, and audio seconds per hour (ASH) and per day (ASD). */
+const audioLimitsSchema = z.strictObject({
+  rpm: positiveInt(),
+  rpd: positiveInt(),
+  ash: positiveInt(),
+  asd: positiveInt(),
+});
+
 const groqSchema = z.strictObject({
   baseUrl: httpUrl.default(DEFAULT_BASE_URL).transform((url) => url.replace(/\/+$/, '')),
   limits: emptyIsAbsent(z.record(z.string(), modelLimitsSchema).default({})),
+  audioLimits: emptyIsAbsent(z.record(z.string(), audioLimitsSchema).default({})),
 });
 
 const priceSchema = z
@@ -138,10 +150,23 @@ const priceSchema = z
     }
   });
 
+const audioPriceSchema = z.strictObject({
+  perHour: usdAmount('the price per hour of audio'),
+  minimumSeconds: int('expected a whole number of seconds >= 0')
+    .min(0, { error: 'must be >= 0' })
+    .default(10),
+});
+
+const speechPriceSchema = z.strictObject({
+  perMillionCharacters: usdAmount('the price per 1M characters'),
+});
+
 const pricingSchema = z.strictObject({
   batchDiscountPercent: percent('batchDiscountPercent').default(50),
   cachedDiscountPercent: percent('cachedDiscountPercent').default(50),
   models: z.record(z.string(), priceSchema),
+  audio: emptyIsAbsent(z.record(z.string(), audioPriceSchema).default({})),
+  speech: emptyIsAbsent(z.record(z.string(), speechPriceSchema).default({})),
 });
 
 const upstreamKeySchema = z.strictObject({
@@ -179,6 +204,10 @@ const gatewaySchema = z.strictObject({
     .min(0, { error: 'must be >= 0' })
     .default(DEFAULT_MAX_WAIT_MS),
   maxBodyBytes: positiveInt().default(DEFAULT_MAX_BODY_BYTES),
+  /** speech to text: the largest upload (Groq: 25 MB) */
+  maxAudioBytes: positiveInt().default(DEFAULT_MAX_AUDIO_BYTES),
+  /** text to speech: the longest input, in characters */
+  maxSpeechCharacters: positiveInt().default(DEFAULT_MAX_SPEECH_CHARACTERS),
   /** realtime batches: items in flight per batch, and items a workflow run starts before continuing as new */
   batchWindow: positiveInt().default(16),
   batchItemsPerRun: positiveInt().default(500),

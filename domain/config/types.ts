@@ -35,10 +35,22 @@ export interface ModelLimits {
   tpd: number;
 }
 
+/** Groq's organization limits for one speech-to-text model: requests, audio seconds per hour and day. */
+export interface AudioLimits {
+  rpm: number;
+  rpd: number;
+  /** audio seconds per hour (ASH) */
+  ash: number;
+  /** audio seconds per day (ASD) */
+  asd: number;
+}
+
 export interface GroqConfig {
   /** without a trailing slash, e.g. "https://api.groq.com" (paths add /openai/v1) */
   baseUrl: string;
   limits: ReadonlyMap<string, ModelLimits>;
+  /** speech-to-text models */
+  audioLimits: ReadonlyMap<string, AudioLimits>;
 }
 
 export interface UpstreamKeyConfig {
@@ -71,6 +83,10 @@ export interface GatewayConfig {
   /** how long a request may wait for rate-limit capacity before it is answered 429 */
   maxWaitMs: number;
   maxBodyBytes: number;
+  /** speech to text: the largest upload accepted (Groq: 25 MB) */
+  maxAudioBytes: number;
+  /** text to speech: the longest input accepted, in characters */
+  maxSpeechCharacters: number;
   /** realtime batches: items in flight at once per batch (default 16) */
   batchWindow: number;
   /** realtime batches: items one workflow run starts before it continues as new (default 500) */

@@ -22,6 +22,12 @@ export interface UsageFact {
   outputTokens: bigint;
   cachedTokens: bigint;
   costNanos: Nanos;
+  /** the endpoint, e.g. "chat.completions", "audio.transcriptions" (absent: chat.completions) */
+  endpoint?: string;
+  /** what `quantity` counts: audio seconds, characters; tokens (absent: tokens) */
+  unit?: string;
+  /** billed audio seconds or characters; 0 for tokens */
+  quantity?: bigint;
 }
 
 export interface ReportFacts {
@@ -101,6 +107,16 @@ export interface TopModel {
   requests: bigint;
 }
 
+/** One modality (endpoint) of a scope's week: chat, responses, speech to text, text to speech. */
+export interface ModalityFigures {
+  endpoint: string;
+  unit: string;
+  requests: bigint;
+  /** billed audio seconds or characters; for tokens, input + output tokens */
+  quantity: bigint;
+  costNanos: Nanos;
+}
+
 export interface ScopeFigures {
   /** team name; null for the org row (and for calls the ledger booked without a team) */
   team: string | null;
@@ -130,6 +146,8 @@ export interface ScopeFigures {
   /** cost per day of the week, Monday first */
   dailyCostNanos: Nanos[];
   keyVersions: (Totals & { keyName: string; keyVersion: number })[];
+  /** a line per modality (endpoint) with traffic, by endpoint name */
+  modalities: ModalityFigures[];
 }
 
 export interface WeeklyReport {
@@ -202,8 +220,16 @@ function scopeFigures(
   const models = new Map<string, Totals & { model: string }>();
   const keys = new Map<string, Totals & { keyName: string; keyVersion: number }>();
   const daily = Array.from({ length: 7 }, () => 0n);
+  const modalities = new Map<string, ModalityFigures>();
   for (const fact of facts.usage) {
     if (!belongs(fact.team)) continue;
+    const endpoint = fact.endpoint ?? 'chat.completions';
+    const unit = fact.unit ?? 'tokens';
+    const line = modalities.get(endpoint) ?? { endpoint, unit, requests: 0n, quantity: 0n, costNanos: 0n };
+    line.requests += fact.requests;
+    line.quantity += unit === 'tokens' ? fact.inputTokens + fact.outputTokens : (fact.quantity ?? 0n);
+    line.costNanos += fact.costNanos;
+    modalities.set(endpoint, line);
     add(totals, fact);
     add(fact.batch ? batch : interactive, fact);
     const model = models.get(fact.model) ?? { model: fact.model, ...zeroTotals() };
@@ -274,6 +300,7 @@ function scopeFigures(
     },
     dailyCostNanos: daily,
     keyVersions,
+    modalities: [...modalities.values()].sort((a, b) => (a.endpoint < b.endpoint ? -1 : 1)),
   };
 }
 

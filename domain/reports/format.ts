@@ -49,6 +49,7 @@ const BIGINT_KEYS = new Set([
   'inputTokens',
   'outputTokens',
   'cachedTokens',
+  'quantity',
   'count',
   'total',
   'model_not_allowed',

@@ -25,6 +25,12 @@ function table(header: string[], body: string[][]): string {
   return [line(header), `|${header.map(() => '---').join('|')}|`, ...body.map(line)].join('\n');
 }
 
+const UNIT_LABELS: Record<string, string> = {
+  tokens: 'tokens',
+  audio_seconds: 'audio seconds',
+  characters: 'characters',
+};
+
 export function renderMarkdown(report: WeeklyReport): string {
   const all = rows(report);
   const out: string[] = [];
@@ -62,6 +68,23 @@ export function renderMarkdown(report: WeeklyReport): string {
         `${signedUsd(s.weekOverWeek.changeNanos)} (${signedPercent(s.weekOverWeek.changeBasisPoints)})`,
       ]),
     ),
+  );
+  out.push('');
+  out.push('## Spend per modality');
+  out.push('');
+  const modalityRows = all.flatMap((s) =>
+    s.modalities.map((m) => [
+      s.label,
+      m.endpoint,
+      count(m.requests),
+      `${count(m.quantity)} ${UNIT_LABELS[m.unit] ?? m.unit}`,
+      usd(m.costNanos),
+    ]),
+  );
+  out.push(
+    modalityRows.length
+      ? table(['team', 'endpoint', 'requests', 'billed', 'cost'], modalityRows)
+      : 'No traffic.',
   );
   out.push('');
   out.push('## Top models');

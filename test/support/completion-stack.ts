@@ -21,7 +21,7 @@ import type { GovernorConfig } from '../../domain/config';
 import type { Role } from '../../domain/rbac';
 import { startEmulator, type RunningEmulator } from '../../emulator';
 import { openLedger, type LedgerStore } from '../../ledger';
-import { dataConverterFor, type GovernorDataConverter } from '../../workers/codec';
+import { blobSealer, dataConverterFor, type GovernorDataConverter } from '../../workers/codec';
 import { activityDeps } from '../../workers/dependencies';
 import { uniqueTaskQueue, workflowBundle } from './temporal';
 
@@ -129,6 +129,7 @@ export async function startCompletionStack(
         ...(admissions ? { admissions } : {}),
       },
       ...(rotation ? { rotation: rotation.rotation } : {}),
+      ...(dataConverter ? { blobs: blobSealer(dataConverter.payloadCodecs) } : {}),
     }),
   });
   const running = worker.run();

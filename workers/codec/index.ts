@@ -1,4 +1,5 @@
 /** Payload encryption for Temporal: the codec, its keys and the data converter workers and clients share. */
+export { blobSealer, type BlobSealer } from './blob';
 export {
   AesGcmPayloadCodec,
   CIPHER,

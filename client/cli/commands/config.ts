@@ -65,11 +65,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 function summary(config: GovernorConfig): string {
   const teams = [...config.teams.keys()];
   const models = [...config.pricing.models.keys()];
+  const audio = [...(config.pricing.audio?.keys() ?? [])];
+  const speech = [...(config.pricing.speech?.keys() ?? [])];
   const used = new Set([...config.teams.values()].flatMap((team) => team.allowedModels));
   return [
     `  org: ${config.org.name}, monthly cap ${formatUsd(config.org.monthlyCapNanos)} USD, timezone ${config.org.timezone}, alerts at ${config.org.alertThresholds.map((t) => `${t}%`).join(', ') || 'none'}`,
     `  teams (${teams.length}): ${teams.join(', ') || 'none'}`,
     `  models (${models.length} priced, ${used.size} used by teams): ${models.join(', ')}`,
+    ...(audio.length > 0 ? [`  speech to text (${audio.length}): ${audio.join(', ')}`] : []),
+    ...(speech.length > 0 ? [`  text to speech (${speech.length}): ${speech.join(', ')}`] : []),
     `  upstream keys (${config.upstreamKeys.length}): ${config.upstreamKeys.map((key) => key.name).join(', ') || 'none'}`,
   ].join('\n');
 }

@@ -24,7 +24,7 @@ describe('groq-governor config check', () => {
     expect(io.out[0]).toBe(`${EXAMPLE}: ok`);
     expect(text).toContain('monthly cap 2000.00 USD');
     expect(text).toContain('teams (4): chatbot, analytics, research, batch');
-    expect(text).toMatch(/models \(8 priced, 5 used by teams\)/);
+    expect(text).toMatch(/models \(8 priced, 7 used by teams\)/);
     expect(text).not.toContain('warnings');
     expect(io.err).toEqual([]);
   });

@@ -44,14 +44,21 @@ function expectInvariants(config: GovernorConfig): void {
     expect(team.name).toBe(name);
     expect(name).toMatch(/^[a-z][a-z0-9_]*$/);
     expect(team.allowedModels.length).toBeGreaterThan(0);
-    for (const model of team.allowedModels) expect(config.pricing.models.has(model)).toBe(true);
+    const priced = (model: string) =>
+      config.pricing.models.has(model) ||
+      (config.pricing.audio?.has(model) ?? false) ||
+      (config.pricing.speech?.has(model) ?? false);
+    for (const model of team.allowedModels) expect(priced(model)).toBe(true);
     expect(keyNames.has(team.upstreamKey)).toBe(true);
     expect(team.monthlyBudgetNanos >= 0n).toBe(true);
     for (const n of [team.rpm, team.tpm, team.concurrency, team.maxTokensPerRequest]) {
       expect(Number.isSafeInteger(n) && n > 0).toBe(true);
     }
   }
-  for (const model of config.groq.limits.keys()) expect(config.pricing.models.has(model)).toBe(true);
+  for (const model of config.groq.limits.keys()) {
+    expect(config.pricing.models.has(model) || (config.pricing.speech?.has(model) ?? false)).toBe(true);
+  }
+  for (const model of config.groq.audioLimits.keys()) expect(config.pricing.audio?.has(model)).toBe(true);
   const thresholds = config.org.alertThresholds;
   thresholds.forEach((t, i) => {
     expect(Number.isInteger(t) && t >= 1 && t <= 100).toBe(true);

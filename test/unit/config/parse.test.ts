@@ -34,7 +34,12 @@ describe('the shipped configurations', () => {
     expect([...config.teams.keys()]).toEqual(['chatbot', 'analytics', 'research', 'batch']);
     expect(config.teams.get('chatbot')).toEqual({
       name: 'chatbot',
-      allowedModels: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'],
+      allowedModels: [
+        'llama-3.3-70b-versatile',
+        'llama-3.1-8b-instant',
+        'whisper-large-v3-turbo',
+        'canopylabs/orpheus-v1-english',
+      ],
       maxTokensPerRequest: 2048,
       monthlyBudgetNanos: 200_000_000_000n,
       rpm: 60,
@@ -77,6 +82,8 @@ describe('the shipped configurations', () => {
       port: 8080,
       maxWaitMs: 10000,
       maxBodyBytes: 1048576,
+      maxAudioBytes: 26214400,
+      maxSpeechCharacters: 10000,
       batchWindow: 16,
       batchItemsPerRun: 500,
     });
@@ -97,6 +104,12 @@ describe('the shipped configurations', () => {
     expect(config.teams.size).toBeLessThanOrEqual(3);
     for (const team of config.teams.values()) {
       for (const model of team.allowedModels) {
+        const audio = config.groq.audioLimits.get(model);
+        if (audio) {
+          expect(audio.rpm).toBeGreaterThanOrEqual(6000);
+          expect(audio.ash).toBeGreaterThanOrEqual(1_000_000);
+          continue;
+        }
         const limits = config.groq.limits.get(model);
         expect(limits?.rpm).toBeGreaterThanOrEqual(6000);
         expect(limits?.tpm).toBeGreaterThanOrEqual(10_000_000);
@@ -159,6 +172,8 @@ describe('defaults', () => {
       port: 8080,
       maxWaitMs: 10_000,
       maxBodyBytes: 1024 * 1024,
+      maxAudioBytes: 25 * 1024 * 1024,
+      maxSpeechCharacters: 10_000,
       batchWindow: 16,
       batchItemsPerRun: 500,
     });
@@ -171,7 +186,7 @@ describe('defaults', () => {
     });
     // without groq.limits every used model gets a warning, once per model
     const warnings = result.ok ? result.warnings : [];
-    expect(warnings.filter((w) => /no Groq limits/.test(w.message))).toHaveLength(5);
+    expect(warnings.filter((w) => /no Groq limits/.test(w.message))).toHaveLength(7);
   });
 
   it('an optional section or list left empty counts as absent; an empty required field does not', () => {
@@ -206,6 +221,8 @@ describe('defaults', () => {
       port: 0,
       maxWaitMs: 10_000,
       maxBodyBytes: 1024 * 1024,
+      maxAudioBytes: 25 * 1024 * 1024,
+      maxSpeechCharacters: 10_000,
       batchWindow: 16,
       batchItemsPerRun: 500,
     });
@@ -516,7 +533,7 @@ describe('cross-field rules still run when other fields are broken', () => {
       [
         'gateway.port',
         'org.monthlyCapUsd',
-        'teams.chatbot.allowedModels[2]',
+        'teams.chatbot.allowedModels[4]',
         'teams.chatbot.rpm',
         'teams.analytics.upstreamKey',
       ].sort(),
