@@ -1,0 +1,70 @@
+/**
+ * A ledger host process: owns one embedded PGlite folder and serves it over the PostgreSQL wire
+ * protocol (./server.ts) until told to stop, so PGlite runs off the event loops of the processes that
+ * use it. Started by `up` (./spawn.ts) with the folder as its argument.
+ *
+ * It stops when its parent says so or goes away (the IPC channel closes, e.g. `kill -9` of `up`):
+ * it ends every connection, closes PGlite cleanly and removes its lock. Ctrl-C in a terminal reaches
+ * the whole process group; the host ignores it and waits for `up`, whose worker still drains.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
+import { claimDataDir, type DataDirClaim, type HostEndpoint } from '../data-dir-owner';
+import { createPglite, initDataDirApart } from '../driver-pglite';
+import type { HostMessage, ParentMessage } from './messages';
+import { serveLedger, type LedgerServer, type ListenAddress } from './server';
+
+/** Unix socket paths are limited to 107 bytes (sun_path); longer ones fall back to a loopback port. */
+const MAX_SOCKET_PATH = 100;
+const SOCKET_PORT = 5432;
+
+export function listenAddressFor(ledgerDir: string): ListenAddress {
+  const path = `${dirname(resolve(ledgerDir))}/.s.PGSQL.${SOCKET_PORT}`;
+  if (process.platform !== 'win32' && Buffer.byteLength(path) <= MAX_SOCKET_PATH) return { path };
+  return { host: '127.0.0.1', port: 0 };
+}
+
+const send = (message: HostMessage) => process.send?.(message);
+
+async function main(ledgerDir: string): Promise<void> {
+  let claim: DataDirClaim | null = null;
+  let db: PGlite | undefined;
+  let server: LedgerServer | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await server?.close().catch(() => undefined);
+      if (db && !db.closed) await db.close().catch(() => undefined);
+      await claim?.release().catch(() => undefined);
+      process.exit(0);
+    })());
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => void stop());
+  process.on('disconnect', () => void stop());
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'stop') void stop();
+  });
+
+  try {
+    await mkdir(ledgerDir, { recursive: true });
+    claim = await claimDataDir(ledgerDir, { waitMs: 10_000 });
+    if (claim === null) throw new Error('unreachable');
+    await initDataDirApart(ledgerDir);
+    db = await createPglite(ledgerDir);
+    const password = randomBytes(24).toString('base64url');
+    server = await serveLedger(db, { listen: listenAddressFor(ledgerDir), password });
+    const endpoint: HostEndpoint =
+      'path' in server.address
+        ? { host: dirname(server.address.path), port: SOCKET_PORT, password }
+        : { host: server.address.host, port: server.address.port, password };
+    await claim.publish(endpoint);
+    send({ type: 'ready', pid: process.pid, endpoint: { host: endpoint.host, port: endpoint.port } });
+  } catch (error) {
+    send({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+    await stop();
+  }
+}
+
+await main(process.argv[2] ?? '.data/ledger');
