@@ -8,7 +8,7 @@
  * the whole process group; the host ignores it and waits for `up`, whose worker still drains.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { claimDataDir, type DataDirClaim, type HostEndpoint } from '../data-dir-owner';
@@ -24,6 +24,19 @@ export function listenAddressFor(ledgerDir: string): ListenAddress {
   const path = `${dirname(resolve(ledgerDir))}/.s.PGSQL.${SOCKET_PORT}`;
   if (process.platform !== 'win32' && Buffer.byteLength(path) <= MAX_SOCKET_PATH) return { path };
   return { host: '127.0.0.1', port: 0 };
+}
+
+/**
+ * The password clients present, kept beside the folder (owner-only) so that pools of processes that
+ * outlive a host restart (an extra worker) reconnect to the next host on the same socket.
+ */
+async function hostPassword(ledgerDir: string): Promise<string> {
+  const path = `${ledgerDir}.host-password`;
+  const kept = (await readFile(path, 'utf8').catch(() => '')).trim();
+  if (kept.length >= 32) return kept;
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(path, password, { mode: 0o600 });
+  return password;
 }
 
 const send = (message: HostMessage) => process.send?.(message);
@@ -53,7 +66,7 @@ async function main(ledgerDir: string): Promise<void> {
     if (claim === null) throw new Error('unreachable');
     await initDataDirApart(ledgerDir);
     db = await createPglite(ledgerDir);
-    const password = randomBytes(24).toString('base64url');
+    const password = await hostPassword(ledgerDir);
     server = await serveLedger(db, { listen: listenAddressFor(ledgerDir), password });
     const endpoint: HostEndpoint =
       'path' in server.address
