@@ -31,13 +31,20 @@ export function lockPathOf(dataDir: string): string {
   return `${dataDir}.lock`;
 }
 
+/** Whether `pid` is a live process (a zombie, dead but not yet reaped, is not). */
 export function processAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as { code?: string }).code === 'EPERM';
+  }
+  try {
+    // Linux: the state follows the command name in parentheses
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

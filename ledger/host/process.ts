@@ -9,22 +9,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { claimDataDir, type DataDirClaim, type HostEndpoint } from '../data-dir-owner';
 import { createPglite, initDataDirApart } from '../driver-pglite';
 import type { HostMessage, ParentMessage } from './messages';
-import { serveLedger, type LedgerServer, type ListenAddress } from './server';
-
-/** Unix socket paths are limited to 107 bytes (sun_path); longer ones fall back to a loopback port. */
-const MAX_SOCKET_PATH = 100;
-const SOCKET_PORT = 5432;
-
-export function listenAddressFor(ledgerDir: string): ListenAddress {
-  const path = `${dirname(resolve(ledgerDir))}/.s.PGSQL.${SOCKET_PORT}`;
-  if (process.platform !== 'win32' && Buffer.byteLength(path) <= MAX_SOCKET_PATH) return { path };
-  return { host: '127.0.0.1', port: 0 };
-}
+import { listenAddressFor, SOCKET_PORT } from './address';
+import { serveLedger, type LedgerServer } from './server';
 
 /**
  * The password clients present, kept beside the folder (owner-only) so that pools of processes that
@@ -80,4 +71,9 @@ async function main(ledgerDir: string): Promise<void> {
   }
 }
 
-await main(process.argv[2] ?? '.data/ledger');
+const folder = process.argv[2];
+if (!process.send || folder === undefined) {
+  console.error('a ledger host is started by ledger/host/spawn.ts, with an IPC channel and its folder');
+  process.exit(2);
+}
+await main(folder);

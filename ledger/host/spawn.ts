@@ -32,6 +32,8 @@ export async function startLedgerHost(
       stop: async () => undefined,
     };
   const child = fork(ENTRY, [ledgerDir], {
+    // the entry registers its own loader; this process's flags (an eval script, test runners') stay here
+    execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
   });
