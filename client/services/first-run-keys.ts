@@ -43,7 +43,11 @@ export async function ensureFirstRunKeys(options: {
   // the file is created first (exclusively, owner-only), so two starts never both issue keys
   const handle = await open(path, 'wx', 0o600);
   try {
-    const admin = await bootstrapOrgAdmin(options.ledger, { name: 'first org-admin key', auditActor: actor, now });
+    const admin = await bootstrapOrgAdmin(options.ledger, {
+      name: 'first org-admin key',
+      auditActor: actor,
+      now,
+    });
     const [team] = options.config.teams.values();
     const model = team?.allowedModels[0];
     const demo =
@@ -83,7 +87,11 @@ export async function ensureFirstRunKeys(options: {
 }
 
 /** Commands that use the demo key, exactly as printed: curl, and groq-sdk from the project folder. */
-export function demoCommands(gatewayUrl: string, key: string, model: string): { curl: string; groqSdk: string } {
+export function demoCommands(
+  gatewayUrl: string,
+  key: string,
+  model: string,
+): { curl: string; groqSdk: string } {
   const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello' }] });
   const curl =
     `curl -s ${gatewayUrl}/openai/v1/chat/completions -H 'Authorization: Bearer ${key}' ` +

@@ -121,7 +121,9 @@ async function printFirstRunKeys(
     io.stdout('');
   }
   if (keys.kind !== 'created') return;
-  io.stdout(`First run: an org-admin key${keys.demo ? ` and a demo member key for team ${keys.demo.team}` : ''}`);
+  io.stdout(
+    `First run: an org-admin key${keys.demo ? ` and a demo member key for team ${keys.demo.team}` : ''}`,
+  );
   io.stdout(`are in ${keys.path} (readable by you only). They are not shown again.`);
   if (keys.demo) {
     const commands = demoCommands(stack.gateway.url, keys.demo.issued.key, keys.demo.model);
