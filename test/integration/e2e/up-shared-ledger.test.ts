@@ -80,6 +80,12 @@ function devServerPid(port: number): number | undefined {
   return undefined;
 }
 
+const began = Date.now();
+/** progress on stderr, so a slow run shows where its time went */
+function step(what: string): void {
+  process.stderr.write(`[up-shared-ledger] ${((Date.now() - began) / 1000).toFixed(1)} s: ${what}\n`);
+}
+
 describe('groq-governor up shares its embedded ledger', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gg-up-shared-'));
   const children: ChildProcessWithoutNullStreams[] = [];
@@ -116,6 +122,7 @@ describe('groq-governor up shares its embedded ledger', () => {
       String(port),
     ];
 
+    step('up');
     const first = await startCli(upArgs, env, 'Ready.');
     children.push(first.child);
     temporalPid = devServerPid(temporalPort);
@@ -136,6 +143,7 @@ describe('groq-governor up shares its embedded ledger', () => {
     expect(viaSdk.code).toBe(0);
     expect(viaSdk.stdout.trim().length).toBeGreaterThan(0);
 
+    step('keys create');
     // another terminal: keys create while up runs, then a groq-sdk call through the running gateway
     const created = await run(
       process.execPath,
@@ -148,17 +156,20 @@ describe('groq-governor up shares its embedded ledger', () => {
     expect(memberKey).toBeDefined();
     expect((await complete(port, memberKey!)).object).toBe('chat.completion');
 
+    step('keys list');
     const listed = await run(process.execPath, [cli, 'keys', 'list', '--data-dir', dataDir], env);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain('demo key (first run)');
     expect(listed.stdout).toContain('first org-admin key');
     expect(listed.stdout.split('\n').filter((line) => line.startsWith('key_'))).toHaveLength(3);
 
+    step('report run');
     const report = await run(process.execPath, [cli, 'report', 'run', '--data-dir', dataDir], joinEnv);
     expect(report.stderr + report.stdout).not.toMatch(/in use/);
     expect(report.code).toBe(0);
     expect(report.stdout).toContain(`Files: ${join(dataDir, 'reports')}`);
 
+    step('second worker');
     // a second worker on the same data folder joins the ledger and polls beside up's worker
     const worker = await startCli(['worker', '--data-dir', dataDir], joinEnv, 'Worker polling.');
     children.push(worker.child);
@@ -166,17 +177,27 @@ describe('groq-governor up shares its embedded ledger', () => {
     const answers = await Promise.all(Array.from({ length: 6 }, () => complete(port, memberKey!)));
     expect(answers.every((answer) => answer.object === 'chat.completion')).toBe(true);
 
+    step('kill -9 and restart');
     // kill -9 of up; the next start needs no cleanup and loses nothing
     expect(await stop(first.child, 'SIGKILL')).toBeNull();
     const second = await startCli(upArgs, env, 'Ready.');
     children.push(second.child);
+    step('after restart');
     expect(second.output()).toContain(`First-run keys: ${keysFile}`);
     expect(second.output()).not.toContain(demoKey!);
     expect((await complete(port, memberKey!)).object).toBe('chat.completion');
     expect((await complete(port, demoKey!)).object).toBe('chat.completion');
     // the extra worker's pool reconnects to the new host on the same socket: it still serves
     expect(worker.child.exitCode).toBeNull();
-    expect(await stop(worker.child)).toBe(0);
+    const workerCode = await stop(worker.child);
+    expect(
+      workerCode,
+      worker
+        .output()
+        .split('\n')
+        .filter((line) => !line.startsWith('{"level":30'))
+        .join('\n'),
+    ).toBe(0);
     expect(await stop(second.child)).toBe(0);
-  });
+  }, 900_000);
 });
