@@ -1,8 +1,9 @@
 // The README's quick start while `up` runs: the demo key `up` prints on a new data folder works with the
 // curl and groq-sdk commands exactly as printed; in another terminal `keys create` issues a key that a
-// groq-sdk call then uses through the running gateway; `keys list`, `report run` and a second `worker`
-// on the same data folder work beside `up` (the embedded ledger is served by up's ledger host); after
-// `kill -9` of `up` the next start comes up on the same folder with nothing lost and no secret reprinted.
+// groq-sdk call then uses through the running gateway; `keys list`, `migrate`, `keys upstream list`,
+// `report run` and a second `worker` on the same data folder work beside `up` (the embedded ledger is
+// served by up's ledger host); after `kill -9` of `up` the next start comes up on the same folder with
+// nothing lost and no secret reprinted.
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,6 +163,18 @@ describe('groq-governor up shares its embedded ledger', () => {
     expect(listed.stdout).toContain('demo key (first run)');
     expect(listed.stdout).toContain('first org-admin key');
     expect(listed.stdout.split('\n').filter((line) => line.startsWith('key_'))).toHaveLength(3);
+
+    step('migrate, keys upstream list');
+    const migrated = await run(process.execPath, [cli, 'migrate', '--data-dir', dataDir], env);
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toContain('applied: none (already up to date)');
+    const upstreamKeys = await run(
+      process.execPath,
+      [cli, 'keys', 'upstream', 'list', '--data-dir', dataDir],
+      env,
+    );
+    expect(upstreamKeys.stderr).not.toMatch(/in use/);
+    expect(upstreamKeys.code).toBe(0);
 
     step('report run');
     const report = await run(process.execPath, [cli, 'report', 'run', '--data-dir', dataDir], joinEnv);
