@@ -5,12 +5,12 @@
  * writes where it serves the folder and the password its clients use, so any other process joins it.
  *
  * A lock whose process is gone (`kill -9`) is stale and taken over; so is one whose process is alive but
- * is not a ledger host and does not answer (its pid was reused). A live host that does not answer is
- * reported, never taken over.
+ * is not a ledger host and does not answer on the recorded socket (its pid was reused). A live ledger
+ * host is never taken over.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LedgerError } from './errors';
 
@@ -126,11 +126,14 @@ export async function claimDataDir(
   const deadline = Date.now() + (options.waitMs ?? 0);
   for (let attempt = 0; ; attempt++) {
     try {
-      const handle = await open(lockPath, 'wx', 0o600);
+      // the lock appears with its content at once (a hard link to a finished file), so a reader never
+      // sees it empty
+      const temp = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}`;
+      await writeFile(temp, JSON.stringify({ pid: process.pid } satisfies OwnerRecord), { mode: 0o600 });
       try {
-        await handle.writeFile(JSON.stringify({ pid: process.pid } satisfies OwnerRecord));
+        await link(temp, lockPath);
       } finally {
-        await handle.close();
+        await rm(temp, { force: true });
       }
       return {
         async publish(endpoint) {

@@ -9,7 +9,13 @@
  * ends, and the session's nested transactions become savepoints.
  */
 import pg from 'pg';
-import { isLedgerHostProcess, readOwner, removeStaleLock, type HostEndpoint } from './data-dir-owner';
+import {
+  isLedgerHostProcess,
+  processAlive,
+  readOwner,
+  removeStaleLock,
+  type HostEndpoint,
+} from './data-dir-owner';
 import { openPostgres } from './driver-postgres';
 import type { SqlClient, SqlQueryable, SqlSession } from './sql';
 
@@ -45,18 +51,19 @@ export interface RunningHost {
 }
 
 /**
- * The ledger host serving `dataDir`, if one does. A lock left by a dead process, or by a live process
- * that is no ledger host and does not answer (a reused pid), is removed; a live host that does not
- * answer is an error (it is never taken over while it lives).
+ * The ledger host serving `dataDir`, if one does. The lock's process is checked first: gone (or a
+ * zombie) means a stale lock; a live ledger host is trusted (its socket may be busy with a long
+ * transaction, and a client simply waits its turn); a live process that is no ledger host (its pid was
+ * reused) must answer on the socket, or the lock is stale. Stale locks are removed.
  */
 export async function findLedgerHost(dataDir: string): Promise<RunningHost | null> {
   const owner = await readOwner(dataDir);
   if (owner?.endpoint === undefined) return null;
-  if (await hostAnswers(owner.endpoint)) return { pid: owner.pid, endpoint: owner.endpoint };
-  if (isLedgerHostProcess(owner.pid))
-    throw new Error(
-      `the ledger host (process ${owner.pid}) owns ${dataDir} but does not answer at ${describeEndpoint(owner.endpoint)}`,
-    );
+  const running = { pid: owner.pid, endpoint: owner.endpoint };
+  if (processAlive(owner.pid)) {
+    if (isLedgerHostProcess(owner.pid)) return running;
+    if (await hostAnswers(owner.endpoint)) return running;
+  }
   await removeStaleLock(dataDir, owner);
   return null;
 }

@@ -58,7 +58,11 @@ async function main(ledgerDir: string): Promise<void> {
     await initDataDirApart(ledgerDir);
     db = await createPglite(ledgerDir);
     const password = await hostPassword(ledgerDir);
-    server = await serveLedger(db, { listen: listenAddressFor(ledgerDir), password });
+    server = await serveLedger(db, {
+      listen: listenAddressFor(ledgerDir),
+      password,
+      log: (line) => console.error(line),
+    });
     const endpoint: HostEndpoint =
       'path' in server.address
         ? { host: dirname(server.address.path), port: SOCKET_PORT, password }
