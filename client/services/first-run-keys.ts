@@ -66,8 +66,9 @@ export async function ensureFirstRunKeys(options: {
         : undefined;
     const lines = [
       `# Groq Governor: the keys issued on the first start of this data folder (${now.toISOString()}).`,
-      '# Shown nowhere else: only their hashes are stored. Keep this file private (mode 0600), move the',
-      '# keys somewhere safe, then delete it. Revoke one with: node bin/groq-governor.js keys revoke ID',
+      '# The ledger stores only their hashes, and `up` printed only the demo key, once. Keep this file',
+      '# private (mode 0600): move the keys somewhere safe, then delete it.',
+      '# Revoke a key with: node bin/groq-governor.js keys revoke ID',
       '',
       `org-admin key (id ${admin.record.id}, org-level):`,
       admin.key,
