@@ -106,18 +106,20 @@ export async function serveLedger(
       else socket.destroy();
     };
 
-    /** ends whatever the connection left open in PGlite, then lets the next connection in */
-    async function leave(): Promise<void> {
-      if (!gate.owns(self)) return;
-      try {
-        const status = lastReadyStatus(await run(SYNC)).status;
-        if (status !== 'I') await run(simpleQuery('ROLLBACK'));
-      } catch (error) {
-        log(`ledger host: cleaning up after a closed connection failed: ${String(error)}`);
-      } finally {
-        gate.release(self);
-      }
-    }
+    /** ends whatever the connection left open in PGlite, then lets the next connection in (once) */
+    let left: Promise<void> | undefined;
+    const leave = (): Promise<void> =>
+      (left ??= (async () => {
+        if (!gate.owns(self)) return;
+        try {
+          const status = lastReadyStatus(await run(SYNC)).status;
+          if (status !== 'I') await run(simpleQuery('ROLLBACK'));
+        } catch (error) {
+          log(`ledger host: cleaning up after a closed connection failed: ${String(error)}`);
+        } finally {
+          gate.release(self);
+        }
+      })());
 
     async function handle(message: FrontendMessage): Promise<void> {
       if (phase === 'startup') {
@@ -177,8 +179,9 @@ export async function serveLedger(
         log(`ledger host: a connection failed: ${String(error)}`);
         end();
       } finally {
-        pumping = false;
+        // still "pumping" while leaving, so a close event meanwhile starts no second pump
         if (closed) await leave();
+        pumping = false;
       }
     }
 
