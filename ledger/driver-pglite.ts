@@ -3,14 +3,16 @@
  * (or in memory for tests). It has exactly one connection, so every transaction runs alone: PGlite's own
  * transaction mutex serialises them and plain queries wait for an open transaction to finish. That makes
  * every transaction trivially serializable; no retries are ever needed. One data folder belongs to one
- * process at a time (enforced with a lock file): several processes share a PostgreSQL server instead.
+ * process at a time (its owner, named in a lock file: ./data-dir-owner.ts); other processes join the
+ * folder through the ledger host that owns it (./host), or share a PostgreSQL server instead.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { claimDataDir } from './data-dir-owner';
 import { LedgerError } from './errors';
 import {
   DEFAULT_MAX_ATTEMPTS,
@@ -42,49 +44,8 @@ function queryable(runner: PgliteRunner): SqlQueryable {
 export interface PgliteOptions {
   /** data folder; absent: in memory */
   dataDir?: string;
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
-}
-
-/**
- * PGlite happily opens a data folder that another instance is using, and two instances writing one
- * folder corrupt it. A lock file next to the folder (`<dataDir>.lock`, holding the owner's pid) refuses
- * a second opener while the owner lives; a lock left by a dead process is taken over.
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = `${dataDir}.lock`;
-  await mkdir(dirname(lockPath), { recursive: true });
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      try {
-        await handle.writeFile(String(process.pid));
-      } finally {
-        await handle.close();
-      }
-      return () => rm(lockPath, { force: true });
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error;
-      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-      if (processAlive(owner)) {
-        throw new LedgerError(
-          'data_dir_in_use',
-          `the ledger data folder ${dataDir} is in use by process ${owner}${owner === process.pid ? ' (this one)' : ''}; ` +
-            'PGlite serves one process: share a PostgreSQL server through DATABASE_URL instead',
-        );
-      }
-      await rm(lockPath, { force: true });
-    }
-  }
-  throw new LedgerError('data_dir_in_use', `could not lock the ledger data folder ${dataDir}`);
+  /** how long to wait for another process that owns the folder to let go (default: not at all) */
+  waitForOwnerMs?: number;
 }
 
 /**
@@ -93,7 +54,7 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
  * serving process opens the finished folder and stays about 400 MB smaller. A folder that already
  * holds a database (PG_VERSION) is left alone. The caller holds the folder's lock file meanwhile.
  */
-async function initDataDirApart(dataDir: string): Promise<void> {
+export async function initDataDirApart(dataDir: string): Promise<void> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
   const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   const code = `
@@ -118,11 +79,30 @@ async function initDataDirApart(dataDir: string): Promise<void> {
  */
 const SHARED_BUFFERS = '16MB';
 
+/** A PGlite on `dataDir` (in memory when absent) with the ledger's settings and type parsers. */
+export function createPglite(dataDir?: string): Promise<PGlite> {
+  return PGlite.create({
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
+    parsers: { [PG_OID.INT8]: parseInt8, [PG_OID.NUMERIC]: parseNumeric },
+  });
+}
+
 export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient> {
   let unlock: () => Promise<void> = async () => undefined;
   if (options.dataDir !== undefined) {
     await mkdir(options.dataDir, { recursive: true });
-    unlock = await lockDataDir(options.dataDir);
+    const claim = await claimDataDir(options.dataDir, {
+      waitMs: options.waitForOwnerMs ?? 0,
+      // a ledger host published its endpoint meanwhile: the caller joins it instead
+      onHost: async () => true,
+    });
+    if (claim === null)
+      throw new LedgerError(
+        'data_dir_served',
+        `the ledger data folder ${options.dataDir} is served by a ledger host`,
+      );
+    unlock = () => claim.release();
     try {
       await initDataDirApart(options.dataDir);
     } catch (error) {
@@ -132,11 +112,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient
   }
   let db: PGlite;
   try {
-    db = await PGlite.create({
-      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
-      parsers: { [PG_OID.INT8]: parseInt8, [PG_OID.NUMERIC]: parseNumeric },
-    });
+    db = await createPglite(options.dataDir);
   } catch (error) {
     await unlock();
     throw error;

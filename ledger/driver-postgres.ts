@@ -77,7 +77,9 @@ async function inTransaction<T>(
 }
 
 export interface PostgresOptions {
-  url: string;
+  /** a connection URL; or `connection`: host (a Unix socket folder or an address), port and credentials */
+  url?: string;
+  connection?: { host: string; port: number; user: string; database: string; password: string };
   /** connections in the pool; default 10 */
   poolSize?: number;
   applicationName?: string;
@@ -85,7 +87,8 @@ export interface PostgresOptions {
 
 export async function openPostgres(options: PostgresOptions): Promise<SqlClient> {
   const pool = new pg.Pool({
-    connectionString: options.url,
+    ...(options.url !== undefined ? { connectionString: options.url } : {}),
+    ...options.connection,
     max: options.poolSize ?? 10,
     types: customTypes,
     application_name: options.applicationName ?? 'groq-governor',

@@ -2,10 +2,13 @@
  * Opening the ledger. The driver is chosen once, here:
  *  1. `inMemory: true`                  -> PGlite in memory (tests)
  *  2. `databaseUrl`, else DATABASE_URL   -> PostgreSQL (several processes share it)
- *  3. otherwise                          -> PGlite in `<dataDir>/ledger` (dataDir defaults to `.data`)
+ *  3. otherwise                          -> PGlite in `<dataDir>/ledger` (dataDir defaults to `.data`):
+ *     joined through the ledger host that serves the folder (`up` starts one, ./host), else opened
+ *     in this process (which then owns the folder until it closes it)
  * Pass `databaseUrl: null` to ignore DATABASE_URL. Migrations are applied before the store is returned.
  */
 import { join } from 'node:path';
+import { LedgerError } from './errors';
 import { migrate, type MigrationReport } from './migrate';
 import type { SqlClient } from './sql';
 import { LedgerStore } from './store';
@@ -64,8 +67,23 @@ export async function openSqlClient(
     });
   }
   const { openPglite } = await import('./driver-pglite');
-  return openPglite(target.dataDir === null ? {} : { dataDir: target.dataDir });
+  if (target.dataDir === null) return openPglite({});
+  const { findLedgerHost, openSocketClient } = await import('./driver-socket');
+  const host = await findLedgerHost(target.dataDir);
+  if (host) return openSocketClient(host, options);
+  try {
+    // another process that opened the folder itself (a CLI command) is waited for, briefly
+    return await openPglite({ dataDir: target.dataDir, waitForOwnerMs: OWNER_WAIT_MS });
+  } catch (error) {
+    if (!(error instanceof LedgerError && error.code === 'data_dir_served')) throw error;
+    const started = await findLedgerHost(target.dataDir);
+    if (!started) throw error;
+    return openSocketClient(started, options);
+  }
 }
+
+/** How long an opener waits for another process that owns the embedded folder without serving it. */
+const OWNER_WAIT_MS = 10_000;
 
 export async function openLedger(options: OpenLedgerOptions = {}): Promise<LedgerStore> {
   const target = resolveLedgerTarget(options);

@@ -1,7 +1,8 @@
 /**
  * A whole Groq Governor stack in one process tree: Temporal (the configured cluster, one already
  * answering, or a dev server started here with its SQLite file in the data folder), the ledger
- * (PGlite in the data folder or DATABASE_URL), the upstream (Groq or the emulator) and a worker.
+ * (DATABASE_URL, or PGlite in the data folder served by a ledger host process that every other
+ * command joins), the upstream (Groq or the emulator) and a worker.
  * Everything started here is stopped by `stop()`, in reverse order; nothing configured from outside is.
  */
 import type { Client } from '@temporalio/client';
@@ -11,6 +12,7 @@ import { createLogger } from './logger';
 import type { GovernorConfig } from '../../domain/config';
 import { TASK_QUEUES } from '../../domain/task-queues';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../ledger';
+import { startLedgerHost } from '../../ledger/host/spawn';
 import { installRuntime } from '../../workers/runtime';
 import { connectWorker } from '../../workers/worker';
 import type { SelfCheckResult } from '../../workflows/self-check';
@@ -76,9 +78,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     }
 
     const ledgerTarget = resolveLedgerTarget({ dataDir });
+    let ledgerDescription = describeLedgerTarget(ledgerTarget);
+    if (ledgerTarget.driver === 'pglite' && ledgerTarget.dataDir !== null) {
+      // PGlite runs in its own process; this process's worker and gateway join it like any other
+      const host = await startLedgerHost(ledgerTarget.dataDir);
+      cleanups.push(() => host.stop());
+      ledgerDescription += `, served by ${host.started ? '' : 'the running '}ledger host ${host.pid} on ${host.address}`;
+    }
     const ledger = await openLedger({ dataDir });
     cleanups.push(() => ledger.close());
-    const ledgerDescription = describeLedgerTarget(ledgerTarget);
     log(`Ledger: ${ledgerDescription}, schema version ${ledger.migrations.current}`);
 
     const started = await startUpstream(config, { emulatorPort: options.emulatorPort });

@@ -130,8 +130,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stderr(`groq-governor keys: ${messageOf(error)}`);
     if (error instanceof LedgerError && error.code === 'data_dir_in_use')
       io.stderr(
-        'Another process (groq-governor up?) holds this PGlite data folder. Stop it, or point every process ' +
-          'at one PostgreSQL with DATABASE_URL.',
+        'Another command opened this PGlite data folder by itself and still holds it: wait for it to finish, ' +
+          'or start `groq-governor up`, which serves the folder to every command.',
       );
     return 1;
   }

@@ -63,7 +63,8 @@ export async function prepareProcess(
   const ledgerTarget = resolveLedgerTarget({ dataDir });
   if (ledgerTarget.driver === 'pglite') {
     io.stderr(
-      'note: the ledger is an embedded PGlite folder, usable by one process; set DATABASE_URL to share it.',
+      'note: the ledger is an embedded PGlite folder: joined through the ledger host of a running `up`, ' +
+        'else opened by this process alone; set DATABASE_URL to share a PostgreSQL server instead.',
     );
   }
   const ledger = await openLedger({ dataDir });

@@ -4,8 +4,10 @@
  * stacks run side by side (each with its own data folder and ports).
  */
 import { ConfigError, loadConfigOrThrow } from '../../../domain/config';
+import type { GovernorConfig } from '../../../domain/config';
+import { demoCommands, ensureFirstRunKeys } from '../../services/first-run-keys';
 import { resolveDataDir } from '../../services/paths';
-import { startStack } from '../../services/stack';
+import { startStack, type RunningStack } from '../../services/stack';
 import { parseFlags, portOption, untilSignal } from '../args';
 import type { CliIO } from '../io';
 
@@ -89,6 +91,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   );
   io.stdout(`  Ledger:           ${stack.ledgerDescription}`);
   io.stdout('');
+  await printFirstRunKeys(stack, config, dataDir, io);
   io.stdout('Ready. Ctrl-C stops everything this command started.');
 
   const outcome = await Promise.race([
@@ -106,4 +109,37 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   io.stdout('Stopped.');
   return 0;
+}
+
+/** First start of a data folder: the demo key once, with commands that work as printed. */
+async function printFirstRunKeys(
+  stack: RunningStack,
+  config: GovernorConfig,
+  dataDir: string,
+  io: CliIO,
+): Promise<void> {
+  const keys = await ensureFirstRunKeys({ ledger: stack.ledger, config, dataDir });
+  if (keys.kind === 'exists') {
+    io.stdout(`First-run keys: ${keys.path} (issued on the first start; not shown again)`);
+    io.stdout('');
+  }
+  if (keys.kind !== 'created') return;
+  io.stdout(
+    `First run: an org-admin key${keys.demo ? ` and a demo member key for team ${keys.demo.team}` : ''}`,
+  );
+  io.stdout(`are in ${keys.path} (readable by you only). They are not shown again.`);
+  if (keys.demo) {
+    const commands = demoCommands(stack.gateway.url, keys.demo.issued.key, keys.demo.model);
+    io.stdout('');
+    io.stdout(`Demo key: ${keys.demo.issued.key}`);
+    io.stdout('');
+    io.stdout('Try it with curl:');
+    io.stdout('');
+    io.stdout(`  ${commands.curl}`);
+    io.stdout('');
+    io.stdout('or with groq-sdk (from this folder):');
+    io.stdout('');
+    io.stdout(`  ${commands.groqSdk}`);
+  }
+  io.stdout('');
 }

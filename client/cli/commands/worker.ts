@@ -36,7 +36,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     untilSignal().then(() => 'signal' as const),
     done.then(() => 'stopped' as const),
   ]);
-  if (outcome === 'signal') worker.shutdown();
+  // the Temporal runtime may already be draining the worker on the same signal
+  if (outcome === 'signal' && worker.getState() === 'RUNNING') worker.shutdown();
   await done.catch((error: unknown) => io.stderr(`worker: ${String(error)}`));
   await egress?.close();
   await connection.close();

@@ -8,7 +8,10 @@ import { createInterface } from 'node:readline';
 import { openLedger } from '../../../ledger/open';
 
 interface Job {
-  url: string;
+  /** a PostgreSQL URL, or */
+  url?: string;
+  /** a data folder whose embedded ledger a ledger host serves */
+  dataDir?: string;
   worker: number;
   count: number;
   period: string;
@@ -30,7 +33,11 @@ const waitFor = async (word: string) => {
 
 send({ loaded: job.worker });
 await waitFor('open');
-const ledger = await openLedger({ databaseUrl: job.url, poolSize: 4 });
+const ledger = await openLedger(
+  job.dataDir !== undefined
+    ? { dataDir: job.dataDir, databaseUrl: null, poolSize: 4 }
+    : { databaseUrl: job.url ?? null, poolSize: 4 },
+);
 send({ migrated: ledger.migrations.applied });
 await waitFor('go');
 const range = Array.from({ length: job.count }, (_, n) => n);

@@ -3,11 +3,9 @@
  * moment, then reserve against one budget and acquire from one rate bucket at the same moment. Budgets
  * and limits hold across processes, not just across connections. Skipped loudly without PostgreSQL.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openLedger } from '../../../ledger/open';
+import { startWorker, type Worker } from './child-workers';
 import { postgresTarget, probePostgres, testDatabaseUrl, warnPostgresSkipped } from './harness';
 
 const url = testDatabaseUrl();
@@ -19,37 +17,6 @@ const PER_WORKER = 60;
 const AMOUNT = 7_777_777n;
 const FITS = 50n;
 const RPM = 37;
-
-interface Worker {
-  child: ChildProcessWithoutNullStreams;
-  next(): Promise<Record<string, unknown>>;
-  send(line: string): void;
-}
-
-function startWorker(job: Record<string, unknown>): Worker {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./child-worker.ts', import.meta.url)), JSON.stringify(job)],
-    {
-      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    child,
-    async next() {
-      const line = await lines.next();
-      if (line.done) throw new Error(`worker exited early: ${stderr}`);
-      return JSON.parse(line.value) as Record<string, unknown>;
-    },
-    send(line) {
-      child.stdin.write(line + '\n');
-    },
-  };
-}
 
 describe.skipIf(unavailable !== null)('ledger across processes on postgres', () => {
   const target = postgresTarget(url, 4);
