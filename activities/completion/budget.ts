@@ -1,5 +1,5 @@
 /** The budget step: hold the worst case of one attempt against the team's budget and the org's cap. */
-import { formatUsd } from '../../domain/money';
+import { formatUsd, type Nanos } from '../../domain/money';
 import { worstCaseCost } from '../../domain/pricing';
 import { periodOf } from '../../ledger';
 import type { CompletionDeps } from './deps';
@@ -9,7 +9,10 @@ export function reservationIdFor(requestId: string, attempt: number): string {
   return `${requestId}#${attempt}`;
 }
 
-export async function recordRefusal(deps: CompletionDeps, refusal: RefusalRecord): Promise<void> {
+export async function recordRefusal(
+  deps: Pick<CompletionDeps, 'ledger' | 'config' | 'now'>,
+  refusal: RefusalRecord,
+): Promise<void> {
   const now = deps.now();
   await deps.ledger.recordRefusal({
     requestId: refusal.requestId,
@@ -23,8 +26,6 @@ export async function recordRefusal(deps: CompletionDeps, refusal: RefusalRecord
 
 export async function reserveBudget(deps: CompletionDeps, input: ReserveInput): Promise<ReserveResult> {
   const config = deps.config();
-  const team = config.teams.get(input.team);
-  if (!team) throw new Error(`team ${input.team} vanished from the configuration`);
   const amount = worstCaseCost(
     config.pricing,
     input.model,
@@ -34,12 +35,31 @@ export async function reserveBudget(deps: CompletionDeps, input: ReserveInput): 
       batch: input.batch,
     },
   );
-  const reservationId = reservationIdFor(input.requestId, input.attempt);
+  return reserveAmount(deps, input, amount, {
+    advice: 'Lower max_completion_tokens or ask an administrator to raise the budget.',
+  });
+}
+
+/**
+ * Hold `amount` for an attempt against its team's budget and the org's cap; a hold that does not fit is
+ * recorded as a refusal and answered with `budget_exceeded`, saying what the request may cost (`what`
+ * names the request's size, `advice` what to do).
+ */
+export async function reserveAmount(
+  deps: Pick<CompletionDeps, 'ledger' | 'config' | 'now'>,
+  attempt: { requestId: string; attempt: number; team: string; period: string },
+  amount: Nanos,
+  describe: { what?: string; advice?: string } = {},
+): Promise<ReserveResult> {
+  const config = deps.config();
+  const team = config.teams.get(attempt.team);
+  if (!team) throw new Error(`team ${attempt.team} vanished from the configuration`);
+  const reservationId = reservationIdFor(attempt.requestId, attempt.attempt);
   const result = await deps.ledger.reserve({
     reservationId,
-    requestId: input.requestId,
-    team: input.team,
-    period: input.period,
+    requestId: attempt.requestId,
+    team: attempt.team,
+    period: attempt.period,
     amount,
     teamLimit: team.monthlyBudgetNanos,
     orgLimit: config.org.monthlyCapNanos,
@@ -47,15 +67,16 @@ export async function reserveBudget(deps: CompletionDeps, input: ReserveInput): 
   if (result.ok) return { ok: true, reservationId, amountNanos: amount.toString() };
   const whose =
     result.reason === 'team_budget'
-      ? `team ${input.team}'s monthly budget`
+      ? `team ${attempt.team}'s monthly budget`
       : "the organization's monthly cap";
   const message =
-    `This request may cost up to $${formatUsd(amount)}, more than the $${formatUsd(result.remaining)} left in ${whose} ` +
-    `for ${input.period}. Lower max_completion_tokens or ask an administrator to raise the budget.`;
+    `This request${describe.what ? ` (${describe.what})` : ''} may cost up to $${formatUsd(amount)}, ` +
+    `more than the $${formatUsd(result.remaining)} left in ${whose} for ${attempt.period}.` +
+    (describe.advice ? ` ${describe.advice}` : '');
   await recordRefusal(deps, {
-    requestId: input.requestId,
-    team: input.team,
-    period: input.period,
+    requestId: attempt.requestId,
+    team: attempt.team,
+    period: attempt.period,
     code: 'budget_exceeded',
     detail: result.reason,
   });

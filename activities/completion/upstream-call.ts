@@ -15,7 +15,8 @@ import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import type { AttemptRef, CallInput, CallResult } from './types';
 
-const RETRYABLE_STATUS = new Set([408, 409, 429, 498, 500, 502, 503, 504]);
+/** Groq's answers worth another attempt (the attempt loop's retries). */
+export const RETRYABLE_STATUS = new Set([408, 409, 429, 498, 500, 502, 503, 504]);
 
 /** `retry-after` (seconds) or `retry-after-ms`, as milliseconds. */
 export function retryAfterMs(headers: Headers | undefined): number | undefined {
@@ -26,14 +27,18 @@ export function retryAfterMs(headers: Headers | undefined): number | undefined {
   return undefined;
 }
 
-function errorBody(status: number, raw: unknown, fallback: string): ApiErrorBody {
-  const outer = raw as Record<string, unknown> | undefined;
-  const inner = (outer && typeof outer.error === 'object' ? outer.error : outer) as
-    Record<string, unknown> | undefined;
-  const message = typeof inner?.message === 'string' ? inner.message : fallback;
+/**
+ * Groq's error body from what reached us: the body as Groq sent it (`{"error": {...}}`, from the egress
+ * journal), or groq-sdk's `error.error` wrapped once more (which is that whole body again).
+ */
+export function errorBody(status: number, raw: unknown): ApiErrorBody {
+  let inner = raw as Record<string, unknown> | undefined;
+  while (inner && typeof inner.error === 'object' && inner.error !== null) {
+    inner = inner.error as Record<string, unknown>;
+  }
   return {
     error: {
-      message,
+      message: typeof inner?.message === 'string' ? inner.message : `Groq answered ${status}.`,
       type: typeof inner?.type === 'string' ? inner.type : 'api_error',
       code: typeof inner?.code === 'string' ? inner.code : `upstream_${status}`,
       ...(typeof inner?.param === 'string' ? { param: inner.param } : {}),
@@ -187,7 +192,7 @@ async function bookAnswer(
   return {
     kind: 'upstream_error',
     status: answer.status,
-    body: errorBody(answer.status, answer.body, `Groq answered ${answer.status}.`),
+    body: errorBody(answer.status, answer.body),
     retryable: RETRYABLE_STATUS.has(answer.status) || failover,
     ...(after !== undefined ? { retryAfterMs: after } : {}),
     keyRejected: answer.status === 401,

@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { APIConnectionError, APIError, toFile } from 'groq-sdk';
-import type { ApiErrorBody } from '../../domain/api-errors';
 import {
   audioCost,
   audioPriceOf,
@@ -27,13 +26,11 @@ import {
   releaseAudio,
   type UnitOfUse,
 } from '../../ledger/modalities';
-import { abandonAttempt, retryAfterMs } from '../completion/upstream-call';
+import { abandonAttempt, errorBody, RETRYABLE_STATUS, retryAfterMs } from '../completion/upstream-call';
 import type { AttemptRef } from '../completion/types';
 import { acquireModalityCapacity } from './capacity';
 import type { ModalityDeps } from './deps';
 import { unitOf, type ModalityAnswer, type ModalityCallInput, type ModalityCallResult } from './types';
-
-const RETRYABLE_STATUS = new Set([408, 409, 429, 498, 500, 502, 503, 504]);
 
 function usageRow(
   ref: AttemptRef,
@@ -59,22 +56,6 @@ function usageRow(
     outcome,
     finishedAt: new Date(),
     ...fields,
-  };
-}
-
-/** Groq's error body, from what groq-sdk kept (the whole `{"error": {...}}` body, or its inner object). */
-function errorBody(status: number, raw: unknown): ApiErrorBody {
-  let inner = raw as Record<string, unknown> | undefined;
-  while (inner && typeof inner.error === 'object' && inner.error !== null) {
-    inner = inner.error as Record<string, unknown>;
-  }
-  return {
-    error: {
-      message: typeof inner?.message === 'string' ? inner.message : `Groq answered ${status}.`,
-      type: typeof inner?.type === 'string' ? inner.type : 'api_error',
-      code: typeof inner?.code === 'string' ? inner.code : `upstream_${status}`,
-      ...(typeof inner?.param === 'string' ? { param: inner.param } : {}),
-    },
   };
 }
 

@@ -132,6 +132,10 @@ describe('governedCompletion', () => {
   it('passes a Groq 400 through without retrying and releases the hold', async () => {
     const result = await complete(alphaKey, { logprobs: true });
     expect(result).toMatchObject({ ok: false, status: 400, attempts: 1 });
+    // Groq's own message and type reach the caller, not a stand-in
+    expect(result).toMatchObject({ error: { error: { type: 'invalid_request_error' } } });
+    const { message } = (result as { error: { error: { message: string } } }).error.error;
+    expect(message).not.toMatch(/^Groq answered/);
     const reservation = await stack.ledger.getReservation(`${result.requestId}#1`);
     expect(reservation?.state).toBe('released');
   });
