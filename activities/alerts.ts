@@ -4,6 +4,7 @@
  * crossed the threshold.
  */
 import { formatUsdCents, type Nanos } from '../domain/money';
+import type { Logger } from './logger';
 import { postToWebhooks, type WebhookOptions } from './webhooks';
 
 export interface BudgetAlert {
@@ -21,10 +22,7 @@ export interface AlertSink {
   notify(alert: BudgetAlert): Promise<void>;
 }
 
-export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
+export type { Logger } from './logger';
 
 export const consoleLogger: Logger = {
   info: (message, fields) => console.log(JSON.stringify({ level: 'info', message, ...fields })),

@@ -3,7 +3,7 @@
  * times with a growing pause. A failure is logged (with the URL's host only: a webhook URL's path is
  * often its secret) and never thrown: an alert must not fail the work that raised it.
  */
-import type { Logger } from './alerts';
+import type { Logger } from './logger';
 
 export interface WebhookOptions {
   webhooks: readonly string[];

@@ -1,7 +1,7 @@
 /** What every console page and action is given: the gateway's dependencies, the session and links. */
 import type { Client } from '@temporalio/client';
 import type { Principal } from '../../domain/rbac';
-import type { GatewayDeps } from '../gateway/server';
+import type { GatewayDeps } from '../gateway/deps';
 import { temporalUiLinks, type UiLinks } from '../services/temporal-ui';
 import type { ConsoleSession } from './sessions';
 

@@ -22,7 +22,7 @@ import { escapeHtml as h } from '../../domain/reports/format';
 import { BatchStore } from '../../ledger/batches';
 import { BodyTooLargeError, decodeSegment } from '../gateway/http';
 import { mayRead } from '../gateway/batches';
-import type { GatewayDeps } from '../gateway/server';
+import type { GatewayDeps } from '../gateway/deps';
 import { createKey, controlBatch, revoke, rotationAction, type Outcome } from './actions';
 import { asset } from './assets';
 import { uiLinksOf, type ConsoleContext } from './context';

@@ -11,7 +11,7 @@ import { isIsoWeek, weekBefore } from '../../domain/reports/iso-week';
 import { authorize, type Principal } from '../../domain/rbac';
 import { loadWeeklyReport } from '../../ledger/reports';
 import { sendJson, sendRefusal } from './http';
-import type { GatewayDeps } from './server';
+import type { GatewayDeps } from './deps';
 
 export async function handleReports(
   deps: GatewayDeps,

@@ -26,7 +26,7 @@ import {
 } from '../services/rotation';
 import { decodeSegment, sendJson, sendRefusal } from './http';
 import { readJsonObject, refuseBody } from './json-body';
-import type { GatewayDeps } from './server';
+import type { GatewayDeps } from './deps';
 
 const STATUS: Record<RotationError['code'], number> = {
   invalid_request: 400,

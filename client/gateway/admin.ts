@@ -26,7 +26,7 @@ import { adminRoute } from './admin-routes';
 import { handleBatchAdmin } from './batches';
 import { decodeSegment, sendJson, sendRefusal } from './http';
 import { readJsonObject, refuseBody } from './json-body';
-import type { GatewayDeps } from './server';
+import type { GatewayDeps } from './deps';
 import { modalityLines } from './usage-modalities';
 import { usageByEndpoint } from '../../ledger/modalities';
 

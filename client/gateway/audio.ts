@@ -18,7 +18,7 @@ import { boundaryOf, MultipartError, parseMultipart, type FormPart } from '../..
 import { periodOf } from '../../ledger';
 import { BodyTooLargeError, readBody, sendRefusal } from './http';
 import { answerModality, runModality, storeUpload } from './modality-run';
-import type { GatewayDeps, RequestContext } from './server';
+import type { GatewayDeps, RequestContext } from './deps';
 
 /** Room for the multipart framing and the form fields around the file. */
 const MULTIPART_OVERHEAD = 64 * 1024;

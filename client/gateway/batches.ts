@@ -32,7 +32,7 @@ import { batchObject, fileObject, type LiveCounts } from './batch-objects';
 import { checkUpload } from './batch-upload';
 import { BodyTooLargeError, decodeSegment, readBody, sendJson, sendRefusal } from './http';
 import { readJsonObject, refuseBody } from './json-body';
-import type { GatewayDeps, RequestContext } from './server';
+import type { GatewayDeps, RequestContext } from './deps';
 
 /** Largest batch input file accepted (Groq: 100 MB). */
 export const MAX_BATCH_FILE_BYTES = 100 * 1024 * 1024;

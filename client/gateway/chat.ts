@@ -8,7 +8,7 @@ import { completionWorkflowId } from '../../domain/request-ids';
 import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
 import { sendError, sendJson, sendRefusal } from './http';
 import { readJsonBody, refuseBody } from './json-body';
-import type { GatewayDeps, RequestContext } from './server';
+import type { GatewayDeps, RequestContext } from './deps';
 import { streamChatCompletion } from './streaming';
 
 export async function handleChatCompletion(

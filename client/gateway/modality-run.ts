@@ -7,7 +7,7 @@ import { blobSealer } from '../../workers/codec';
 import { deleteUpload, getUpload, putUpload } from '../../ledger/modalities';
 import type { GovernedModalityInput, GovernedModalityResult } from '../../workflows/governed-modality';
 import { sendError, sendJson } from './http';
-import type { GatewayDeps, RequestContext } from './server';
+import type { GatewayDeps, RequestContext } from './deps';
 
 export function modalityWorkflowId(requestId: string): string {
   return `modality-${requestId}`;

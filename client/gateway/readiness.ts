@@ -3,7 +3,7 @@
  * frontend answers `GetSystemInfo`, each within a bound, so a load balancer drains a gateway that lost
  * either. (`/healthz` only says the process is up.)
  */
-import type { GatewayDeps } from './server';
+import type { GatewayDeps } from './deps';
 
 export interface Readiness {
   ok: boolean;

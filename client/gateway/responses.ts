@@ -9,7 +9,7 @@ import { promptTokenBound, promptTokenEstimate } from '../../domain/prompt-token
 import { parseResponsesRequest, responseStreamEvents, sseEvent } from '../../domain/responses';
 import { BodyTooLargeError, readBody, sendRefusal } from './http';
 import { answerModality, runModality } from './modality-run';
-import type { GatewayDeps, RequestContext } from './server';
+import type { GatewayDeps, RequestContext } from './deps';
 
 export async function handleResponses(
   deps: GatewayDeps,

@@ -4,16 +4,11 @@
  * Every chat completion is a `governedCompletion` workflow; every answer carries `x-request-id`, from
  * which the workflow id is derived (`completion-<request id>`).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Client } from '@temporalio/client';
-import type { Logger } from '../../activities/alerts';
-import type { GovernorConfig } from '../../domain/config';
 import type { Refusal } from '../../domain/api-errors';
 import { authorize, type Principal } from '../../domain/rbac';
-import type { LedgerStore } from '../../ledger';
-import type { KeyAuthenticator } from '../services/gateway-keys';
 import { handleConsole } from '../console';
 import { handleAdmin } from './admin';
 import { handleAudioSpeech, handleAudioTranscription } from './audio';
@@ -26,37 +21,9 @@ import { modelList, modelObject, visibleModels } from './models';
 import { newRequestId } from './request-id';
 import { handleResponses } from './responses';
 import { isDependencyUnavailable } from './unavailable';
-import type { StreamingDeps } from './streaming';
+import type { GatewayDeps, RunningGateway } from './deps';
 
-export interface GatewayDeps {
-  config: () => GovernorConfig;
-  ledger: LedgerStore;
-  authenticator: KeyAuthenticator;
-  temporal: Client;
-  taskQueue: string;
-  /** start workflows on a worker in this same process without a server round trip */
-  eagerStart?: boolean;
-  streaming: StreamingDeps;
-  log: Logger;
-}
-
-export interface RunningGateway {
-  url: string;
-  port: number;
-  server: Server;
-  metrics: GatewayMetrics;
-  /**
-   * Graceful shutdown: stop accepting, answer new requests on open connections with 503, let in-flight
-   * requests finish (up to `graceMs`, default 30 s), then close every connection.
-   */
-  close(graceMs?: number): Promise<void>;
-}
-
-export interface RequestContext {
-  requestId: string;
-  principal: Principal;
-  headers: Record<string, string>;
-}
+export type { GatewayDeps, RequestContext, RunningGateway } from './deps';
 
 const PREFIX = '/openai/v1';
 

@@ -8,8 +8,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
 import { APIConnectionError, APIError } from 'groq-sdk';
-import type { GroqClientFactory } from '../../activities/groq-client';
-import type { AdmissionBoard } from '../../domain/admission-board';
 import { completionWorkflowId } from '../../domain/request-ids';
 import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
 import {
@@ -19,19 +17,9 @@ import {
   type StreamOutcome,
 } from '../../workflows/governed-completion-messages';
 import { sendError } from './http';
-import type { GatewayDeps, RequestContext } from './server';
+import type { GatewayDeps, RequestContext } from './deps';
 
-export interface StreamingDeps {
-  groq: GroqClientFactory;
-  /** names the gateway in reservation claims */
-  identity: string;
-  /**
-   * where the authorize step of a workflow started eagerly on this process's worker hands over its
-   * admission (the embedded stack); without it, or when a workflow did not start here, the gateway asks
-   * the workflow with the `admission` update
-   */
-  admissions?: AdmissionBoard<StreamAdmission>;
-}
+export type { StreamingDeps } from './deps';
 
 /** How long a gateway waits for an eagerly started workflow's authorize step before it asks the workflow. */
 const ANNOUNCED_ADMISSION_WAIT_MS = 10_000;

@@ -3,7 +3,6 @@
  * direct access to the ledger, so it acts as the operator (allowed everything); each change is audited
  * as `cli:<os user>`. A new key is printed once and never again: only its hash is stored.
  */
-import { userInfo } from 'node:os';
 import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../domain/config';
 import type { Role } from '../../../domain/rbac';
 import { LedgerError } from '../../../ledger/errors';
@@ -25,6 +24,7 @@ import {
 } from '../../services/gateway-keys';
 import { parseSubcommand, type Options } from '../args';
 import type { CliIO } from '../io';
+import { operatorName } from '../operator';
 
 const USAGE = `usage: groq-governor keys <command> [options]
 
@@ -64,17 +64,6 @@ const SUBCOMMANDS = {
   revoke: { ...COMMON },
   bootstrap: { ...COMMON, name: { type: 'string' }, force: { type: 'boolean' } },
 } as const satisfies Record<string, Options>;
-
-/** `cli:<os user>`: who the audit log names for changes made here. */
-export function operatorName(): string {
-  let name: string | undefined;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = undefined;
-  }
-  return `cli:${name || process.env.USER || process.env.USERNAME || 'unknown'}`;
-}
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   if (argv[0] === 'upstream') return (await import('./upstream-keys')).run(argv.slice(1), io);

@@ -23,7 +23,7 @@ import { connectClient, resolveTemporalTarget } from '../../services/temporal-co
 import { temporalUiLinks, uiLine } from '../../services/temporal-ui';
 import { parseFlags } from '../args';
 import type { CliIO } from '../io';
-import { operatorName } from './keys';
+import { operatorName } from '../operator';
 
 const USAGE = `usage: groq-governor rotate <command> NAME [options]
 

@@ -15,7 +15,7 @@ import {
 } from '../../services/upstream-key-versions';
 import { parseFlags } from '../args';
 import type { CliIO } from '../io';
-import { operatorName } from './keys';
+import { operatorName } from '../operator';
 
 export const UPSTREAM_USAGE = `usage: groq-governor keys upstream <command> [options]
 
