@@ -47,7 +47,7 @@ export function errorBody(status: number, raw: unknown): ApiErrorBody {
 }
 
 /** The usage row of an attempt, with what is known of its call. */
-function usageRowOf(
+export function usageRowOf(
   ref: AttemptRef,
   keyVersion: number,
   outcome: 'success' | 'error' | 'unknown',

@@ -17,7 +17,6 @@ import {
 } from '../../domain/modality-pricing';
 import { costOf } from '../../domain/pricing';
 import { responseUsage } from '../../domain/responses';
-import type { UsageAttempt } from '../../ledger';
 import {
   bookUnits,
   getUpload,
@@ -26,38 +25,17 @@ import {
   releaseAudio,
   type UnitOfUse,
 } from '../../ledger/modalities';
-import { abandonAttempt, errorBody, RETRYABLE_STATUS, retryAfterMs } from '../completion/upstream-call';
+import {
+  abandonAttempt,
+  errorBody,
+  RETRYABLE_STATUS,
+  retryAfterMs,
+  usageRowOf,
+} from '../completion/upstream-call';
 import type { AttemptRef } from '../completion/types';
 import { acquireModalityCapacity } from './capacity';
 import type { ModalityDeps } from './deps';
 import { unitOf, type ModalityAnswer, type ModalityCallInput, type ModalityCallResult } from './types';
-
-function usageRow(
-  ref: AttemptRef,
-  keyVersion: number,
-  outcome: UsageAttempt['outcome'],
-  fields: Partial<UsageAttempt> & { startedAt: Date },
-): UsageAttempt {
-  return {
-    requestId: ref.requestId,
-    attempt: ref.attempt,
-    period: ref.period,
-    team: ref.team,
-    model: ref.model,
-    keyName: ref.upstreamKey,
-    keyVersion,
-    gatewayKeyId: ref.gatewayKeyId,
-    reservationId: ref.reservationId,
-    promptTokens: 0,
-    completionTokens: 0,
-    cachedTokens: 0,
-    costNanos: 0n,
-    batch: false,
-    outcome,
-    finishedAt: new Date(),
-    ...fields,
-  };
-}
 
 /** What one answered call is billed, and what the caller gets. */
 interface Billed {
@@ -189,10 +167,11 @@ async function bookError(
   await deps.ledger.recordUpstreamHeaders(input.model, headers, now);
   await recordUnitUsage(
     deps.ledger.sql,
-    usageRow(input, keyVersion, 'error', {
+    usageRowOf(input, keyVersion, 'error', {
       httpStatus: status,
       upstreamRequestId: headers.get('x-request-id'),
       startedAt,
+      finishedAt: new Date(now),
     }),
     { endpoint: input.request.endpoint, unit: unitOf(input.request.endpoint), quantity: 0 },
   );
@@ -284,7 +263,7 @@ export async function callModality(
     ...billed.unit,
     reservationId: input.reservationId,
     cost: billed.cost,
-    usage: usageRow(input, version, 'success', {
+    usage: usageRowOf(input, version, 'success', {
       promptTokens: billed.promptTokens,
       completionTokens: billed.completionTokens,
       cachedTokens: billed.cachedTokens,
