@@ -16,7 +16,8 @@ import { wavSecondsBound } from '../../domain/wav';
 import type { AudioParams } from '../../activities/modalities/types';
 import { boundaryOf, MultipartError, parseMultipart, type FormPart } from '../../emulator/multipart';
 import { periodOf } from '../../ledger';
-import { BodyTooLargeError, readBody, sendRefusal } from './http';
+import { sendRefusal } from './http';
+import { readJsonBody, refuseBody } from './json-body';
 import { answerModality, runModality, storeUpload } from './modality-run';
 import type { GatewayDeps, RequestContext } from './deps';
 
@@ -165,28 +166,12 @@ export async function handleAudioSpeech(
       { code: 'invalid_request_error', message, ...(param ? { param } : {}) },
       context.headers,
     );
-  let raw: Buffer;
-  try {
-    raw = await readBody(request, config.gateway.maxBodyBytes);
-  } catch (error) {
-    if (!(error instanceof BodyTooLargeError)) throw error;
-    return sendRefusal(
-      response,
-      {
-        code: 'request_too_large',
-        message: `The request body is larger than ${config.gateway.maxBodyBytes} bytes.`,
-      },
-      { ...context.headers, connection: 'close' },
-    );
-  }
-  let body: Record<string, unknown>;
-  try {
-    const value: unknown = JSON.parse(raw.toString('utf8'));
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
-    body = value as Record<string, unknown>;
-  } catch {
+  // bounded, valid UTF-8 and JSON, and the text rule of every JSON body at the gateway
+  const read = await readJsonBody(request, config.gateway.maxBodyBytes);
+  if (!read.ok) return refuseBody(response, read, context.headers);
+  if (typeof read.value !== 'object' || read.value === null || Array.isArray(read.value))
     return invalid('We could not parse the JSON body of your request.');
-  }
+  const body = read.value as Record<string, unknown>;
   const { model, input, voice, response_format: format, speed } = body;
   if (typeof model !== 'string' || model === '')
     return invalid("'model' : property 'model' is missing", 'model');

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseChatRequest } from '../../domain/chat-request';
 import { completionWorkflowId } from '../../domain/request-ids';
 import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
-import { sendError, sendJson, sendRefusal } from './http';
+import { sendError, sendJson, sendRefusal, sendUnavailable } from './http';
 import { readJsonBody, refuseBody } from './json-body';
 import type { GatewayDeps, RequestContext } from './deps';
 import { streamChatCompletion } from './streaming';
@@ -49,18 +49,7 @@ export async function handleChatCompletion(
     });
   } catch (error) {
     deps.log.warn('completion workflow failed', { requestId: context.requestId, error: String(error) });
-    return sendError(
-      response,
-      503,
-      {
-        error: {
-          message: 'The gateway could not complete the request.',
-          type: 'api_error',
-          code: 'service_unavailable',
-        },
-      },
-      context.headers,
-    );
+    return sendUnavailable(response, context.headers);
   }
   if (result.ok) {
     return sendJson(response, 200, result.completion, {

@@ -93,3 +93,19 @@ export function targetFault(target: string): Refusal | undefined {
   }
   return undefined;
 }
+
+/** 503: the gateway could not complete the request (its workflow failed or Temporal is unreachable). */
+export function sendUnavailable(response: ServerResponse, headers: Record<string, string>): void {
+  sendError(
+    response,
+    503,
+    {
+      error: {
+        message: 'The gateway could not complete the request.',
+        type: 'api_error',
+        code: 'service_unavailable',
+      },
+    },
+    headers,
+  );
+}

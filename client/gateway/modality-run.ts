@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { blobSealer } from '../../workers/codec';
 import { deleteUpload, getUpload, putUpload } from '../../ledger/modalities';
 import type { GovernedModalityInput, GovernedModalityResult } from '../../workflows/governed-modality';
-import { sendError, sendJson } from './http';
+import { sendError, sendJson, sendUnavailable } from './http';
 import type { GatewayDeps, RequestContext } from './deps';
 
 export function modalityWorkflowId(requestId: string): string {
@@ -49,21 +49,6 @@ export async function runModality(
   }
 }
 
-export function sendUnavailable(response: ServerResponse, context: RequestContext): void {
-  sendError(
-    response,
-    503,
-    {
-      error: {
-        message: 'The gateway could not complete the request.',
-        type: 'api_error',
-        code: 'service_unavailable',
-      },
-    },
-    context.headers,
-  );
-}
-
 /** Answer a finished workflow: its refusal or upstream error, or its answer in the caller's format. */
 export async function answerModality(
   deps: GatewayDeps,
@@ -71,7 +56,7 @@ export async function answerModality(
   context: RequestContext,
   result: GovernedModalityResult | undefined,
 ): Promise<void> {
-  if (!result) return sendUnavailable(response, context);
+  if (!result) return sendUnavailable(response, context.headers);
   if (!result.ok) {
     return sendError(response, result.status, result.error, {
       ...context.headers,
@@ -94,7 +79,7 @@ export async function answerModality(
     return;
   }
   const stored = await getUpload(deps.ledger.sql, answer.blobId);
-  if (!stored) return sendUnavailable(response, context);
+  if (!stored) return sendUnavailable(response, context.headers);
   const audio = await gatewaySealer(deps).open(stored.sealed);
   response.writeHead(200, { 'content-type': answer.contentType, 'content-length': audio.length, ...headers });
   response.end(audio);

@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promptTokenBound, promptTokenEstimate } from '../../domain/prompt-tokens';
 import { parseResponsesRequest, responseStreamEvents, sseEvent } from '../../domain/responses';
-import { BodyTooLargeError, readBody, sendRefusal } from './http';
+import { sendRefusal } from './http';
+import { readJsonBody, refuseBody } from './json-body';
 import { answerModality, runModality } from './modality-run';
 import type { GatewayDeps, RequestContext } from './deps';
 
@@ -18,30 +19,10 @@ export async function handleResponses(
   context: RequestContext,
 ): Promise<void> {
   const config = deps.config();
-  let raw: Buffer;
-  try {
-    raw = await readBody(request, config.gateway.maxBodyBytes);
-  } catch (error) {
-    if (!(error instanceof BodyTooLargeError)) throw error;
-    return sendRefusal(
-      response,
-      {
-        code: 'request_too_large',
-        message: `The request body is larger than ${config.gateway.maxBodyBytes} bytes.`,
-      },
-      { ...context.headers, connection: 'close' },
-    );
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return sendRefusal(
-      response,
-      { code: 'invalid_request_error', message: 'We could not parse the JSON body of your request.' },
-      context.headers,
-    );
-  }
+  // bounded, valid UTF-8 and JSON, and the text rule of every JSON body at the gateway
+  const read = await readJsonBody(request, config.gateway.maxBodyBytes);
+  if (!read.ok) return refuseBody(response, read, context.headers);
+  const body = read.value;
   const parsed = parseResponsesRequest(body);
   if (!parsed.ok) {
     return sendRefusal(
