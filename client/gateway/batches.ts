@@ -34,8 +34,6 @@ import { BodyTooLargeError, bodyPieces, decodeSegment, sendJson, sendRefusal } f
 import { readJsonObject, refuseBody } from './json-body';
 import type { GatewayDeps, RequestContext } from './deps';
 
-/** Largest batch input file accepted (Groq: 100 MB). */
-export const MAX_BATCH_FILE_BYTES = 100 * 1024 * 1024;
 
 function newId(prefix: string): string {
   return `${prefix}_${randomBytes(13).toString('hex')}`;
@@ -105,17 +103,18 @@ export async function handleFiles(
       return sendRefusal(response, { code: 'permission_denied', message: decision.reason }, headers);
     const boundary = boundaryOf(request.headers['content-type']);
     if (!boundary) return invalid(response, headers, 'Upload the file as multipart/form-data.', 'file');
+    const maxBytes = deps.config().gateway.maxBatchFileBytes;
     const fileId = newId('file');
     const writer = store.openInputFile(fileId);
     let upload: ReceivedUpload;
     try {
-      upload = await receiveUpload(bodyPieces(request, MAX_BATCH_FILE_BYTES + 64 * 1024), boundary, writer);
+      upload = await receiveUpload(bodyPieces(request, maxBytes + 64 * 1024), boundary, writer);
     } catch (error) {
       await writer.discard();
       if (error instanceof BodyTooLargeError) {
         return sendRefusal(
           response,
-          { code: 'request_too_large', message: `Files may have at most ${MAX_BATCH_FILE_BYTES} bytes.` },
+          { code: 'request_too_large', message: `Files may have at most ${maxBytes} bytes.` },
           { ...headers, connection: 'close' },
         );
       }
