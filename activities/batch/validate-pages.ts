@@ -40,6 +40,7 @@ export async function storeValidLines(
   batchId: string,
   lines: AsyncIterable<{ line: number; text: string }>,
   rules: BatchRules & { pricing: PriceBook; batchPrice: boolean },
+  page: { lines: number; chars: number } = { lines: VALIDATE_PAGE_LINES, chars: VALIDATE_PAGE_CHARS },
 ): Promise<StoredLines> {
   const result: StoredLines = { total: 0, errors: [], models: new Set(), worstNanos: 0n, pages: 0 };
   const badIds = new Set<string>();
@@ -48,17 +49,17 @@ export async function storeValidLines(
 
   const storePage = async () => {
     if (claims.length === 0) return;
-    const page = claims;
+    const stored = claims;
     claims = [];
     pageChars = 0;
     const taken = await store.takenCustomIds(
       batchId,
-      page.map((claim) => claim.customId),
+      stored.map((claim) => claim.customId),
       result.total,
     );
     const seen = new Set<string>();
     const good: BatchLine[] = [];
-    for (const claim of page) {
+    for (const claim of stored) {
       const line = 'good' in claim ? claim.good.line : claim.error.line;
       if (taken.has(claim.customId) || seen.has(claim.customId) || badIds.has(claim.customId)) {
         result.errors.push(duplicateCustomId(line, claim.customId));
@@ -88,7 +89,7 @@ export async function storeValidLines(
     else if (checked.customId !== undefined) claims.push({ customId: checked.customId, error: checked.error });
     else result.errors.push(checked.error);
     pageChars += text.length;
-    if (claims.length >= VALIDATE_PAGE_LINES || pageChars >= VALIDATE_PAGE_CHARS) await storePage();
+    if (claims.length >= page.lines || pageChars >= page.chars) await storePage();
   }
   await storePage();
   // duplicates are found when their page is stored, after the page's other problems: back to line order
