@@ -76,7 +76,8 @@ async function deploy(opts: BatchBenchOptions, dataDir: string, fileBytes: numbe
   const { config, yaml } = batchBenchConfig(dataDir, opts, fileBytes);
   if (opts.workerProcess) {
     const databaseUrl = process.env.DATABASE_URL;
-    if (!databaseUrl) throw new Error('--worker-process needs DATABASE_URL (a worker process shares PostgreSQL)');
+    if (!databaseUrl)
+      throw new Error('--worker-process needs DATABASE_URL (a worker process shares PostgreSQL)');
     const target = new URL(databaseUrl);
     const counter = await startWireCounter({ host: target.hostname, port: Number(target.port || 5432) });
     const relayed = new URL(databaseUrl);
@@ -165,14 +166,17 @@ async function main(): Promise<number> {
     const fileBytes = await writeBenchFile(path, opts.lines);
     deployment = await deploy(opts, dataDir, fileBytes);
     const { client, emulator } = deployment;
-    if (!emulator) throw new Error('the benchmark needs the emulator: unset GROQ_API_KEY and the key variables');
+    if (!emulator)
+      throw new Error('the benchmark needs the emulator: unset GROQ_API_KEY and the key variables');
     emulator.setLatency({ latencyMs: opts.latencyMs, perTokenMs: 0 });
     const config = batchBenchConfig(dataDir, opts, fileBytes).config;
     const key = await issueKey(deployment.ledger, 'operator', { team: TEAM, role: 'member' }, config);
     const groq = new Groq({ baseURL: deployment.gatewayUrl, apiKey: key.key, maxRetries: 2 });
     const uploadStarted = performance.now();
     const file = await groq.files.create({ file: await fileOnDisk(path), purpose: 'batch' });
-    out(`  uploaded ${(fileBytes / 1e6).toFixed(1)} MB in ${((performance.now() - uploadStarted) / 1000).toFixed(1)} s`);
+    out(
+      `  uploaded ${(fileBytes / 1e6).toFixed(1)} MB in ${((performance.now() - uploadStarted) / 1000).toFixed(1)} s`,
+    );
 
     sampler = new RssSampler(deployment.rss, {
       warmupLines: Math.min(opts.warmupLines, opts.lines),
@@ -270,8 +274,16 @@ async function main(): Promise<number> {
       table(
         ['measure', 'target', 'measured'],
         [
-          ['status', 'completed', `${current.status} (${counts.completed} ok, ${counts.failed} failed of ${opts.lines})`],
-          ['wall time vs ceiling', '>= 50%', `${f1(wallS)} s vs ${f1(ceilingS)} s = ${(figures.ratio * 100).toFixed(1)}%`],
+          [
+            'status',
+            'completed',
+            `${current.status} (${counts.completed} ok, ${counts.failed} failed of ${opts.lines})`,
+          ],
+          [
+            'wall time vs ceiling',
+            '>= 50%',
+            `${f1(wallS)} s vs ${f1(ceilingS)} s = ${(figures.ratio * 100).toFixed(1)}%`,
+          ],
           [
             'items/s vs ceiling',
             '',

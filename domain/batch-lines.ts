@@ -100,7 +100,12 @@ export function checkBatchLine(raw: string, line: number, rules: BatchRules): Ch
   const model = parsed.request.model;
   if (!rules.allowedModels.includes(model)) {
     return fail(
-      problem(line, 'model_not_allowed', `The model \`${model}\` is not allowed for this team.`, 'body.model'),
+      problem(
+        line,
+        'model_not_allowed',
+        `The model \`${model}\` is not allowed for this team.`,
+        'body.model',
+      ),
       customId,
     );
   }

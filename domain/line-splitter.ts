@@ -23,7 +23,9 @@ export class LineSplitter {
       }
       return lines;
     }
-    lines.push(this.#open.length > 0 ? this.#open.join('') + piece.slice(0, newline) : piece.slice(0, newline));
+    lines.push(
+      this.#open.length > 0 ? this.#open.join('') + piece.slice(0, newline) : piece.slice(0, newline),
+    );
     this.#open = [];
     this.#openLength = 0;
     let start = newline + 1;

@@ -7,9 +7,7 @@
 import { describePart, MultipartError, type FormPart } from './multipart';
 
 export type MultipartEvent =
-  | ({ type: 'part' } & Omit<FormPart, 'data'>)
-  | { type: 'data'; data: Buffer }
-  | { type: 'partEnd' };
+  ({ type: 'part' } & Omit<FormPart, 'data'>) | { type: 'data'; data: Buffer } | { type: 'partEnd' };
 
 /** Longest header block a part may have. */
 export const MAX_PART_HEADER_BYTES = 16 * 1024;

@@ -317,7 +317,11 @@ export class BatchStore {
    * The custom_ids of `customIds` that an item numbered below `beforeSeq` already has (items of the pages
    * validated before; a page stored by an earlier attempt of the same validation is not counted).
    */
-  async takenCustomIds(batchId: string, customIds: readonly string[], beforeSeq: number): Promise<Set<string>> {
+  async takenCustomIds(
+    batchId: string,
+    customIds: readonly string[],
+    beforeSeq: number,
+  ): Promise<Set<string>> {
     if (customIds.length === 0) return new Set();
     const { rows } = await this.db.query(
       `SELECT custom_id FROM batch_items WHERE batch_id = $1 AND custom_id = ANY($2::text[]) AND seq < $3`,

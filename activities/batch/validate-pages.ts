@@ -86,7 +86,8 @@ export async function storeValidLines(
     const checked = checkBatchLine(text, line, rules);
     if (checked.kind === 'blank') continue;
     if (checked.kind === 'line') claims.push({ customId: checked.line.customId, good: checked.line });
-    else if (checked.customId !== undefined) claims.push({ customId: checked.customId, error: checked.error });
+    else if (checked.customId !== undefined)
+      claims.push({ customId: checked.customId, error: checked.error });
     else result.errors.push(checked.error);
     pageChars += text.length;
     if (claims.length >= page.lines || pageChars >= page.chars) await storePage();

@@ -82,7 +82,9 @@ export async function receiveUpload(
     }
   }
   const purpose =
-    purposeBytes && purposeLength <= MAX_PURPOSE_BYTES ? Buffer.concat(purposeBytes).toString('utf8') : undefined;
+    purposeBytes && purposeLength <= MAX_PURPOSE_BYTES
+      ? Buffer.concat(purposeBytes).toString('utf8')
+      : undefined;
   if (purpose !== 'batch') return { ok: false, message: 'purpose must be "batch".', param: 'purpose' };
   if (filename === undefined) return { ok: false, message: 'The request has no file.', param: 'file' };
   if (nameFault) return { ok: false, message: nameFault, param: 'file' };

@@ -34,7 +34,6 @@ import { BodyTooLargeError, bodyPieces, decodeSegment, sendJson, sendRefusal } f
 import { readJsonObject, refuseBody } from './json-body';
 import type { GatewayDeps, RequestContext } from './deps';
 
-
 function newId(prefix: string): string {
   return `${prefix}_${randomBytes(13).toString('hex')}`;
 }
@@ -157,8 +156,7 @@ async function sendFileContent(
   headers: Record<string, string>,
 ): Promise<void> {
   response.writeHead(200, { 'content-type': 'application/octet-stream', ...headers });
-  const pieces =
-    file.kind === 'input' ? store.inputChunks(file.id) : withNewlines(store.resultLines(file));
+  const pieces = file.kind === 'input' ? store.inputChunks(file.id) : withNewlines(store.resultLines(file));
   for await (const piece of pieces) {
     if (!response.write(piece)) await new Promise((resolve) => response.once('drain', resolve));
   }
