@@ -47,3 +47,16 @@ export class LineSplitter {
     return last;
   }
 }
+
+/**
+ * The lines of UTF-8 text arriving in byte pieces (a download's body), as `split('\n')` gives them,
+ * except that an empty last line (after a final `\n`) is left out.
+ */
+export async function* textLines(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8');
+  const splitter = new LineSplitter();
+  for await (const piece of pieces) yield* splitter.push(decoder.decode(piece, { stream: true }));
+  yield* splitter.push(decoder.decode());
+  const last = splitter.end();
+  if (last !== '') yield last;
+}

@@ -162,6 +162,17 @@ const STATUS_STAMP: Partial<Record<BatchStatus, string>> = {
   cancelled: 'cancelled_at',
 };
 
+/** How far validation got: the state after its last stored page (lines before `nextLine`). */
+export interface ValidationProgress {
+  nextLine: number;
+  total: number;
+  errors: { code: string; line: number; message: string; param: string | null }[];
+  /** custom_ids claimed by bad lines */
+  badIds: Set<string>;
+  models: Set<string>;
+  worstNanos: bigint;
+}
+
 export interface NewInputFile {
   id: string;
   filename: string;
@@ -331,37 +342,72 @@ export class BatchStore {
   }
 
   /**
-   * Stores a page of validated lines as pending items numbered from `firstSeq`, in one statement. Item
-   * numbers follow from the file, so a repeated page (a retried validation) adds nothing.
+   * Stores a page of validated lines as pending items numbered from `firstSeq`, together with
+   * validation's progress after the page, in one statement. Item numbers follow from the file, so a
+   * repeated page (a retried or resumed validation) adds nothing, and progress only moves forward.
    */
-  async insertItemPage(
+  async storeItemPage(
     batchId: string,
     firstSeq: number,
     items: readonly { line: number; customId: string; body: unknown }[],
+    progress: ValidationProgress,
   ): Promise<void> {
-    if (items.length === 0) return;
     await this.db.query(
-      `INSERT INTO batch_items (batch_id, line, seq, custom_id, body)
-       SELECT $1, t.line, t.seq, t.custom_id, t.body::jsonb
-         FROM unnest($2::int[], $3::int[], $4::text[], $5::text[]) AS t(line, seq, custom_id, body)
-       ON CONFLICT DO NOTHING`,
+      `WITH page AS (
+         INSERT INTO batch_items (batch_id, line, seq, custom_id, body)
+         SELECT $1, t.line, t.seq, t.custom_id, t.body::jsonb
+           FROM unnest($2::int[], $3::int[], $4::text[], $5::text[]) AS t(line, seq, custom_id, body)
+         ON CONFLICT DO NOTHING)
+       INSERT INTO batch_validation (batch_id, next_line, total, errors, bad_ids, models, worst_nanos)
+       VALUES ($1, $6, $7, $8::jsonb, $9::text[], $10::text[], $11)
+       ON CONFLICT (batch_id) DO UPDATE
+         SET next_line = EXCLUDED.next_line, total = EXCLUDED.total, errors = EXCLUDED.errors,
+             bad_ids = EXCLUDED.bad_ids, models = EXCLUDED.models, worst_nanos = EXCLUDED.worst_nanos
+       WHERE batch_validation.next_line < EXCLUDED.next_line`,
       [
         batchId,
         items.map((item) => item.line),
         items.map((_, n) => firstSeq + n),
         items.map((item) => item.customId),
         items.map((item) => toJsonText(item.body)),
+        progress.nextLine,
+        progress.total,
+        toJsonText(progress.errors),
+        [...progress.badIds],
+        [...progress.models],
+        progress.worstNanos,
       ],
     );
   }
 
+  /** Where an earlier attempt of validation got to (null: none stored a page). */
+  async validationProgress(batchId: string): Promise<ValidationProgress | null> {
+    const { rows } = await this.db.query(`SELECT * FROM batch_validation WHERE batch_id = $1`, [batchId]);
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      nextLine: asNumber(row.next_line, 'next_line'),
+      total: asNumber(row.total, 'total'),
+      errors: json<ValidationProgress['errors']>(row.errors) ?? [],
+      badIds: new Set(row.bad_ids as string[]),
+      models: new Set(row.models as string[]),
+      worstNanos: asBigint(row.worst_nanos, 'worst_nanos'),
+    };
+  }
+
   /** Deletes the items of a batch that never passed validation (it starts over, or refused the batch). */
   async clearItems(batchId: string): Promise<void> {
+    await this.endValidation(batchId);
     await this.db.query(
       `DELETE FROM batch_items WHERE batch_id = $1
           AND EXISTS (SELECT 1 FROM batches WHERE id = $1 AND in_progress_at IS NULL)`,
       [batchId],
     );
+  }
+
+  /** Forgets validation's progress (it has ended). */
+  async endValidation(batchId: string): Promise<void> {
+    await this.db.query(`DELETE FROM batch_validation WHERE batch_id = $1`, [batchId]);
   }
 
   /** Records what validation stored: the number of items and the skipped lines' problems. */
@@ -371,6 +417,25 @@ export class BatchStore {
       total,
       toJsonText(errors),
     ]);
+  }
+
+  /** The items with these custom_ids: number and model of each (a page of an upstream result file). */
+  async itemsByCustomId(
+    batchId: string,
+    customIds: readonly string[],
+  ): Promise<Map<string, { seq: number; model: string }>> {
+    if (customIds.length === 0) return new Map();
+    const { rows } = await this.db.query(
+      `SELECT seq, custom_id, body->>'model' AS model FROM batch_items
+        WHERE batch_id = $1 AND custom_id = ANY($2::text[])`,
+      [batchId, customIds],
+    );
+    return new Map(
+      rows.map((row) => [
+        asString(row.custom_id, 'custom_id'),
+        { seq: asNumber(row.seq, 'seq'), model: String(row.model) },
+      ]),
+    );
   }
 
   async getItem(batchId: string, seq: number): Promise<BatchItem | null> {

@@ -28,13 +28,20 @@ export interface StoredLines {
   models: Set<string>;
   /** the worst case of every stored item */
   worstNanos: bigint;
-  /** pages stored (for the benchmark's statement count) */
+  /** pages stored by this attempt */
   pages: number;
+  /** the line this attempt started from (above 1: it resumed an attempt that was cut off) */
+  resumedAt: number;
 }
 
 /** A line whose custom_id is valid: a good line, or a bad one that still claims its custom_id. */
 type Claim = { customId: string; good: BatchLine } | { customId: string; error: BatchLineError };
 
+/**
+ * Checks and stores the lines of a batch's input file. Each page is stored with the progress after it
+ * (`storeItemPage`), so when an earlier attempt stored pages (it was cut off), this one goes on from
+ * the line after its last page with what it had found; otherwise it starts from an empty batch.
+ */
 export async function storeValidLines(
   store: BatchStore,
   batchId: string,
@@ -42,13 +49,22 @@ export async function storeValidLines(
   rules: BatchRules & { pricing: PriceBook; batchPrice: boolean },
   page: { lines: number; chars: number } = { lines: VALIDATE_PAGE_LINES, chars: VALIDATE_PAGE_CHARS },
 ): Promise<StoredLines> {
-  const result: StoredLines = { total: 0, errors: [], models: new Set(), worstNanos: 0n, pages: 0 };
-  const badIds = new Set<string>();
+  const earlier = await store.validationProgress(batchId);
+  if (!earlier) await store.clearItems(batchId);
+  const result: StoredLines = {
+    total: earlier?.total ?? 0,
+    errors: earlier?.errors ?? [],
+    models: earlier?.models ?? new Set(),
+    worstNanos: earlier?.worstNanos ?? 0n,
+    pages: 0,
+    resumedAt: earlier?.nextLine ?? 1,
+  };
+  const badIds = earlier?.badIds ?? new Set<string>();
   let claims: Claim[] = [];
   let pageChars = 0;
 
-  const storePage = async () => {
-    if (claims.length === 0) return;
+  /** stores the claims so far; `lastLine`: the last line read */
+  const storePage = async (lastLine: number) => {
     const stored = claims;
     claims = [];
     pageChars = 0;
@@ -71,18 +87,23 @@ export async function storeValidLines(
         result.errors.push(claim.error);
       } else good.push(claim.good);
     }
-    await store.insertItemPage(
-      batchId,
-      result.total,
-      good.map((line) => ({ line: line.line, customId: line.customId, body: line.body })),
-    );
+    const firstSeq = result.total;
     result.total += good.length;
     result.pages++;
     for (const line of good) result.models.add(line.model);
     result.worstNanos += batchWorstCase(rules.pricing, good, { batch: rules.batchPrice });
+    await store.storeItemPage(
+      batchId,
+      firstSeq,
+      good.map((line) => ({ line: line.line, customId: line.customId, body: line.body })),
+      { ...result, nextLine: lastLine + 1, badIds },
+    );
   };
 
+  let last = 0;
   for await (const { line, text } of lines) {
+    last = line;
+    if (line < result.resumedAt) continue;
     const checked = checkBatchLine(text, line, rules);
     if (checked.kind === 'blank') continue;
     if (checked.kind === 'line') claims.push({ customId: checked.line.customId, good: checked.line });
@@ -90,9 +111,9 @@ export async function storeValidLines(
       claims.push({ customId: checked.customId, error: checked.error });
     else result.errors.push(checked.error);
     pageChars += text.length;
-    if (claims.length >= page.lines || pageChars >= page.chars) await storePage();
+    if (claims.length >= page.lines || pageChars >= page.chars) await storePage(line);
   }
-  await storePage();
+  if (claims.length > 0) await storePage(last);
   // duplicates are found when their page is stored, after the page's other problems: back to line order
   result.errors.sort((a, b) => a.line - b.line);
   return result;

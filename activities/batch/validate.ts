@@ -1,6 +1,7 @@
 /**
  * The validating step of a batch: read the input file from the ledger a page at a time, check every
- * line and store the good ones as pending items page by page (`validate-pages.ts`), apply the team's
+ * line and store the good ones as pending items page by page (`validate-pages.ts`; an attempt cut off
+ * by its timeout is resumed by the next from its last page), apply the team's
  * policy (the same check as a single request), and refuse a batch whose worst case does not fit the
  * remaining budget (its items are deleted again). Nothing is spent before this passes.
  */
@@ -49,8 +50,7 @@ export async function validateBatch(deps: CompletionDeps, input: BatchRef): Prom
       { code: 'invalid_file', line: null, message: 'The input file does not exist.', param: 'input_file_id' },
     ]);
   }
-  // an earlier attempt may have stored some pages: start over
-  await store.clearItems(batch.id);
+  // an attempt cut off before (a very large file) left its pages and progress: this one goes on from there
   const stored = await storeValidLines(store, batch.id, fileLines(deps.ledger.sql, file.id), {
     ...team,
     pricing: config.pricing,
@@ -102,5 +102,6 @@ export async function validateBatch(deps: CompletionDeps, input: BatchRef): Prom
 
   await store.setValidated(batch.id, stored.total, problems.length > 0 ? problems : null);
   await store.setStatus(batch.id, 'in_progress', new Date(deps.now()));
+  await store.endValidation(batch.id);
   return passed(stored.total, team.upstreamKey);
 }

@@ -17,3 +17,16 @@ SELECT f.id, s.n, substr(f.content, s.n * 262144 + 1, 262144)
 
 -- dropping the column drops the check that tied it to kind = 'input'
 ALTER TABLE batch_files DROP COLUMN content;
+
+-- Validation's progress while a batch validates, written in the same statement as each page of items:
+-- an attempt cut off (its activity timed out on a very large file) is resumed by the next from its last
+-- page, with the problems, models and worst case found so far. Deleted once validation has ended.
+CREATE TABLE batch_validation (
+  batch_id text PRIMARY KEY REFERENCES batches (id),
+  next_line integer NOT NULL CHECK (next_line >= 1),
+  total integer NOT NULL CHECK (total >= 0),
+  errors jsonb NOT NULL,
+  bad_ids text[] NOT NULL,
+  models text[] NOT NULL,
+  worst_nanos bigint NOT NULL CHECK (worst_nanos >= 0)
+);

@@ -8,8 +8,7 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { TextDecoder } from 'node:util';
-import { LineSplitter } from '../../../domain/line-splitter';
+import { textLines } from '../../../domain/line-splitter';
 
 /** The file at `path` as a File whose bytes stay on disk until they are sent. */
 export async function fileOnDisk(path: string): Promise<File> {
@@ -28,18 +27,9 @@ export async function saveBody(response: Response, path: string): Promise<void> 
 
 /** Hands a downloaded JSONL file to `emit` a line at a time as it arrives; the line count. */
 export async function emitLines(response: Response, emit: (line: string) => void): Promise<number> {
-  const decoder = new TextDecoder('utf-8');
-  const splitter = new LineSplitter();
   let count = 0;
-  for await (const piece of bodyOf(response)) {
-    for (const line of splitter.push(decoder.decode(piece as Buffer, { stream: true }))) {
-      emit(line);
-      count++;
-    }
-  }
-  const last = splitter.end() + decoder.decode();
-  if (last !== '') {
-    emit(last);
+  for await (const line of textLines(bodyOf(response))) {
+    emit(line);
     count++;
   }
   return count;

@@ -1,7 +1,7 @@
 // The ledger side of batch files in pages (PGlite in memory): files stored before chunks existed are
 // moved into chunks by migration 0010 and read back unchanged, line by line too; validation in pages
-// finds exactly what validating the whole file at once finds, whatever the page size, and a repeated
-// validation stores the same items.
+// finds exactly what validating the whole file at once finds, whatever the page size, also when an
+// attempt is cut off and the next one resumes it from its last page.
 import { afterEach, describe, expect, it } from 'vitest';
 import { storeValidLines } from '../../../activities/batch/validate-pages';
 import { validateBatchLines, type BatchRules } from '../../../domain/batch-lines';
@@ -60,7 +60,7 @@ describe('batch files in the ledger', () => {
     });
   });
 
-  it('validates in pages exactly as the whole file at once, and again the same', async () => {
+  it('validates in pages exactly as the whole file at once, also when an attempt cut off is resumed', async () => {
     ledger = await openLedger({ inMemory: true });
     const store = new BatchStore(ledger.sql);
     const bad = (custom: string, patch: Record<string, unknown>) =>
@@ -100,23 +100,39 @@ describe('batch files in the ledger', () => {
         metadata: null,
         now: new Date(),
       });
-      for (let attempt = 0; attempt < 2; attempt++) {
-        await store.clearItems(batchId);
-        const stored = await storeValidLines(
-          store,
-          batchId,
-          fileLines(ledger.sql, 'file_pages'),
-          { ...RULES, pricing, batchPrice: false },
-          { lines: pageLines, chars: 1 << 30 },
-        );
+      const rules = { ...RULES, pricing, batchPrice: false };
+      const pages = { lines: pageLines, chars: 1 << 30 };
+      const check = async (stored: Awaited<ReturnType<typeof storeValidLines>>) => {
         expect(stored.errors).toEqual(expected.errors);
         expect(stored.total).toBe(expected.lines.length);
-        const items = await collect(batchItems(ledger.sql, batchId));
+        const items = await collect(batchItems(ledger!.sql, batchId));
         expect(items.map((item) => [item.seq, item.customId])).toEqual(
           expected.lines.map((line, seq) => [seq, line.customId]),
         );
         expect(stored.models).toEqual(new Set(['llama-3.1-8b-instant']));
+      };
+      // the whole file in one attempt
+      const whole = await storeValidLines(store, batchId, fileLines(ledger.sql, 'file_pages'), rules, pages);
+      expect(whole.resumedAt).toBe(1);
+      await check(whole);
+      // an attempt cut off after 60 lines (its activity timed out), then one that resumes it
+      await store.clearItems(batchId);
+      async function* cutOff() {
+        for await (const line of fileLines(ledger!.sql, 'file_pages')) {
+          if (line.line > 60) throw new Error('cut off');
+          yield line;
+        }
       }
+      await expect(storeValidLines(store, batchId, cutOff(), rules, pages)).rejects.toThrow('cut off');
+      const resumed = await storeValidLines(
+        store,
+        batchId,
+        fileLines(ledger.sql, 'file_pages'),
+        rules,
+        pages,
+      );
+      if (pageLines < 1000) expect(resumed.resumedAt).toBeGreaterThan(1);
+      await check(resumed);
     }
   });
 });
