@@ -87,9 +87,19 @@ export async function* parseMultipartStream(
     }
   }
 
+  // a malformed body is read to its end before the error is thrown, so the caller can still answer
+  let failure: MultipartError | undefined;
   for await (const piece of source) {
+    if (failure) continue;
     buffer = buffer.length > 0 ? Buffer.concat([buffer, piece]) : piece;
-    yield* drain(false);
+    try {
+      yield* drain(false);
+    } catch (error) {
+      if (!(error instanceof MultipartError)) throw error;
+      failure = error;
+      buffer = Buffer.alloc(0);
+    }
   }
+  if (failure) throw failure;
   yield* drain(true);
 }

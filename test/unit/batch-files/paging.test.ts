@@ -124,6 +124,28 @@ describe('parseMultipartStream', () => {
   });
 });
 
+describe('parseMultipartStream on a malformed body', () => {
+  it('reads the body to its end before it throws, so the gateway can still answer', async () => {
+    const boundary = 'b0undary';
+    const body = Buffer.from(`--${boundary}\r\nX-Long: ${'h'.repeat(40_000)}\r\n\r\n${'d'.repeat(100_000)}`);
+    let read = 0;
+    async function* source() {
+      for (let at = 0; at < body.length; at += 1000) {
+        read += Math.min(1000, body.length - at);
+        yield body.subarray(at, at + 1000);
+      }
+    }
+    await expect(drainAll(source(), boundary)).rejects.toThrow('multipart part has no header end');
+    expect(read).toBe(body.length);
+  });
+});
+
+async function drainAll(source: AsyncIterable<Buffer>, boundary: string) {
+  for await (const _event of parseMultipartStream(source, boundary)) {
+    // nothing: only the error matters
+  }
+}
+
 describe('FrontendMessageCounter (bench:batch statement count)', () => {
   const message = (type: string, body = Buffer.alloc(3)) => {
     const header = Buffer.alloc(5);
