@@ -28,6 +28,11 @@ function clean(value: unknown): unknown {
   return value;
 }
 
+/** Writes figures as JSON, rounded to 0.01 (any benchmark's `--json FILE`). */
+export function writeJsonFigures(file: string, figures: Record<string, unknown>): void {
+  writeFileSync(file, `${JSON.stringify(clean(figures), null, 2)}\n`);
+}
+
 export function writeFigures(file: string, figures: OverheadFigures, details: Record<string, unknown>): void {
-  writeFileSync(file, `${JSON.stringify(clean({ ...figures, ...details }), null, 2)}\n`);
+  writeJsonFigures(file, { ...figures, ...details });
 }

@@ -63,6 +63,8 @@ export async function startSplitDeployment(options: {
   configYaml: string;
   dataDir: string;
   databaseUrl: string;
+  /** the worker's DATABASE_URL when it differs (e.g. a statement-counting relay); default databaseUrl */
+  workerDatabaseUrl?: string;
   /** NODE_OPTIONS of the worker process (e.g. `--max-old-space-size=160`) */
   workerNodeOptions?: string;
 }): Promise<SplitDeployment> {
@@ -97,7 +99,7 @@ export async function startSplitDeployment(options: {
     const configFile = join(dataDir, 'governor.yaml');
     writeFileSync(configFile, options.configYaml);
     Object.assign(env, {
-      DATABASE_URL: options.databaseUrl,
+      DATABASE_URL: options.workerDatabaseUrl ?? options.databaseUrl,
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       GROQ_BASE_URL: emulator.url,

@@ -44,108 +44,127 @@ function problem(line: number, code: string, message: string, param: string | nu
   return { code, line, message, param };
 }
 
-/** Checks every line of a JSONL batch file; blank lines are ignored (as Groq does). */
-export function validateBatchLines(content: string, rules: BatchRules): ValidatedBatch {
-  const lines: BatchLine[] = [];
-  const errors: BatchLineError[] = [];
-  const seen = new Set<string>();
-  const texts = content.split('\n');
-  texts.forEach((raw, index) => {
-    const text = raw.trim();
-    const line = index + 1;
-    if (text === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      errors.push(problem(line, 'invalid_json', 'Line is not valid JSON.'));
-      return;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      errors.push(problem(line, 'invalid_request', 'Line must be a JSON object.'));
-      return;
-    }
-    // the text rule (no NUL, no lone surrogate, bounded nesting): the line's body is stored as jsonb
-    const fault = jsonFault(value);
-    if (fault) {
-      errors.push(problem(line, 'invalid_request', fault.message, fault.path || null));
-      return;
-    }
-    const entry = value as Record<string, unknown>;
-    const customId = entry.custom_id;
-    if (typeof customId !== 'string' || customId.length === 0 || customId.length > FIELD_LIMITS.customId) {
-      errors.push(
-        problem(
-          line,
-          'invalid_custom_id',
-          `custom_id must be a non-empty string of at most ${FIELD_LIMITS.customId} characters.`,
-          'custom_id',
-        ),
-      );
-      return;
-    }
-    if (seen.has(customId)) {
-      errors.push(
-        problem(
-          line,
-          'duplicate_custom_id',
-          `custom_id ${JSON.stringify(customId)} is used twice.`,
-          'custom_id',
-        ),
-      );
-      return;
-    }
-    seen.add(customId);
-    if (entry.method !== 'POST') {
-      errors.push(problem(line, 'invalid_method', 'method must be "POST".', 'method'));
-      return;
-    }
-    if (entry.url !== BATCH_ENDPOINT) {
-      errors.push(problem(line, 'invalid_url', `url must be "${BATCH_ENDPOINT}".`, 'url'));
-      return;
-    }
-    const parsed = parseChatRequest(entry.body);
-    if (!parsed.ok) {
-      const param = parsed.param ? `body.${parsed.param}` : 'body';
-      errors.push(problem(line, 'invalid_request', parsed.message, param));
-      return;
-    }
-    if (parsed.request.stream) {
-      errors.push(problem(line, 'invalid_request', 'Batch lines cannot stream.', 'body.stream'));
-      return;
-    }
-    const model = parsed.request.model;
-    if (!rules.allowedModels.includes(model)) {
-      errors.push(
-        problem(
-          line,
-          'model_not_allowed',
-          `The model \`${model}\` is not allowed for this team.`,
-          'body.model',
-        ),
-      );
-      return;
-    }
-    const maxCompletionTokens = parsed.maxCompletionTokens ?? rules.maxTokensPerRequest;
-    if (maxCompletionTokens > rules.maxTokensPerRequest) {
-      errors.push(
-        problem(
-          line,
-          'max_tokens_exceeded',
-          `max_completion_tokens ${maxCompletionTokens} exceeds the team's limit of ${rules.maxTokensPerRequest}.`,
-          'body.max_completion_tokens',
-        ),
-      );
-      return;
-    }
-    lines.push({
+/**
+ * One line checked on its own (everything but the uniqueness of its custom_id): `blank` (ignored, as
+ * Groq does), a good `line`, or an `error`. An error found after the custom_id was read carries it
+ * (`customId`): the line still claims its custom_id, and a duplicate is reported before such an error.
+ */
+export type CheckedLine =
+  | { kind: 'blank' }
+  | { kind: 'line'; line: BatchLine }
+  | { kind: 'error'; error: BatchLineError; customId?: string };
+
+export function checkBatchLine(raw: string, line: number, rules: BatchRules): CheckedLine {
+  const text = raw.trim();
+  if (text === '') return { kind: 'blank' };
+  const fail = (error: BatchLineError, customId?: string): CheckedLine =>
+    customId === undefined ? { kind: 'error', error } : { kind: 'error', error, customId };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail(problem(line, 'invalid_json', 'Line is not valid JSON.'));
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail(problem(line, 'invalid_request', 'Line must be a JSON object.'));
+  }
+  // the text rule (no NUL, no lone surrogate, bounded nesting): the line's body is stored as jsonb
+  const fault = jsonFault(value);
+  if (fault) return fail(problem(line, 'invalid_request', fault.message, fault.path || null));
+  const entry = value as Record<string, unknown>;
+  const customId = entry.custom_id;
+  if (typeof customId !== 'string' || customId.length === 0 || customId.length > FIELD_LIMITS.customId) {
+    return fail(
+      problem(
+        line,
+        'invalid_custom_id',
+        `custom_id must be a non-empty string of at most ${FIELD_LIMITS.customId} characters.`,
+        'custom_id',
+      ),
+    );
+  }
+  if (entry.method !== 'POST') {
+    return fail(problem(line, 'invalid_method', 'method must be "POST".', 'method'), customId);
+  }
+  if (entry.url !== BATCH_ENDPOINT) {
+    return fail(problem(line, 'invalid_url', `url must be "${BATCH_ENDPOINT}".`, 'url'), customId);
+  }
+  const parsed = parseChatRequest(entry.body);
+  if (!parsed.ok) {
+    const param = parsed.param ? `body.${parsed.param}` : 'body';
+    return fail(problem(line, 'invalid_request', parsed.message, param), customId);
+  }
+  if (parsed.request.stream) {
+    return fail(problem(line, 'invalid_request', 'Batch lines cannot stream.', 'body.stream'), customId);
+  }
+  const model = parsed.request.model;
+  if (!rules.allowedModels.includes(model)) {
+    return fail(
+      problem(
+        line,
+        'model_not_allowed',
+        `The model \`${model}\` is not allowed for this team.`,
+        'body.model',
+      ),
+      customId,
+    );
+  }
+  const maxCompletionTokens = parsed.maxCompletionTokens ?? rules.maxTokensPerRequest;
+  if (maxCompletionTokens > rules.maxTokensPerRequest) {
+    return fail(
+      problem(
+        line,
+        'max_tokens_exceeded',
+        `max_completion_tokens ${maxCompletionTokens} exceeds the team's limit of ${rules.maxTokensPerRequest}.`,
+        'body.max_completion_tokens',
+      ),
+      customId,
+    );
+  }
+  return {
+    kind: 'line',
+    line: {
       line,
       customId,
       body: parsed.request,
       model,
       maxCompletionTokens,
       promptTokenBound: promptTokenBound(parsed.request.messages, parsed.request.tools),
-    });
+    },
+  };
+}
+
+/** The problem of a line whose custom_id an earlier line already has. */
+export function duplicateCustomId(line: number, customId: string): BatchLineError {
+  return problem(
+    line,
+    'duplicate_custom_id',
+    `custom_id ${JSON.stringify(customId)} is used twice.`,
+    'custom_id',
+  );
+}
+
+/**
+ * Checks every line of a JSONL batch file held in memory (small files, tests); the validating step
+ * reads a stored file a page at a time with `checkBatchLine` instead.
+ */
+export function validateBatchLines(content: string, rules: BatchRules): ValidatedBatch {
+  const lines: BatchLine[] = [];
+  const errors: BatchLineError[] = [];
+  const seen = new Set<string>();
+  content.split('\n').forEach((raw, index) => {
+    const checked = checkBatchLine(raw, index + 1, rules);
+    if (checked.kind === 'blank') return;
+    const customId = checked.kind === 'line' ? checked.line.customId : checked.customId;
+    if (customId !== undefined) {
+      if (seen.has(customId)) {
+        errors.push(duplicateCustomId(index + 1, customId));
+        return;
+      }
+      seen.add(customId);
+    }
+    if (checked.kind === 'line') lines.push(checked.line);
+    else errors.push(checked.error);
   });
   return { lines, errors };
 }

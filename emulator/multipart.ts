@@ -22,6 +22,23 @@ function dispositionParam(header: string, param: string): string | undefined {
   return bare?.[1];
 }
 
+/** A part's name, file name and content type, from its header lines (`\r\n`-separated). */
+export function describePart(headerText: string): Omit<FormPart, 'data' | 'name'> & { name?: string } {
+  const described: Omit<FormPart, 'data' | 'name'> & { name?: string } = {};
+  for (const header of headerText.split('\r\n')) {
+    const colon = header.indexOf(':');
+    const key = header.slice(0, colon).trim().toLowerCase();
+    const value = header.slice(colon + 1).trim();
+    if (key === 'content-disposition') {
+      const name = dispositionParam(value, 'name');
+      const filename = dispositionParam(value, 'filename');
+      if (name !== undefined) described.name = name;
+      if (filename !== undefined) described.filename = filename;
+    } else if (key === 'content-type') described.contentType = value;
+  }
+  return described;
+}
+
 export function parseMultipart(body: Buffer, boundary: string): FormPart[] {
   const delimiter = Buffer.from(`--${boundary}`);
   const separator = Buffer.from(`\r\n--${boundary}`);
@@ -34,22 +51,11 @@ export function parseMultipart(body: Buffer, boundary: string): FormPart[] {
     if (body[position] === 0x0d && body[position + 1] === 0x0a) position += 2;
     const headerEnd = body.indexOf('\r\n\r\n', position);
     if (headerEnd < 0) throw new MultipartError('multipart part has no header end');
-    const headers = body.subarray(position, headerEnd).toString('utf8').split('\r\n');
+    const headers = body.subarray(position, headerEnd).toString('utf8');
     const dataStart = headerEnd + 4;
     const next = body.indexOf(separator, dataStart);
     if (next < 0) throw new MultipartError('multipart body is not terminated');
-    let name: string | undefined;
-    let filename: string | undefined;
-    let contentType: string | undefined;
-    for (const header of headers) {
-      const colon = header.indexOf(':');
-      const key = header.slice(0, colon).trim().toLowerCase();
-      const value = header.slice(colon + 1).trim();
-      if (key === 'content-disposition') {
-        name = dispositionParam(value, 'name');
-        filename = dispositionParam(value, 'filename');
-      } else if (key === 'content-type') contentType = value;
-    }
+    const { name, filename, contentType } = describePart(headers);
     if (name === undefined) throw new MultipartError('multipart part has no name');
     const part: FormPart = { name, data: body.subarray(dataStart, next) };
     if (filename !== undefined) part.filename = filename;

@@ -14,6 +14,7 @@ import {
   type SqlRow,
   type SqlSession,
 } from './sql';
+import { CHUNK_CHARS, fileChunks, FileChunkWriter } from './batch-file-chunks';
 
 export type BatchStatus =
   | 'validating'
@@ -161,6 +162,25 @@ const STATUS_STAMP: Partial<Record<BatchStatus, string>> = {
   cancelled: 'cancelled_at',
 };
 
+/** How far validation got: the state after its last stored page (lines before `nextLine`). */
+export interface ValidationProgress {
+  nextLine: number;
+  total: number;
+  errors: { code: string; line: number; message: string; param: string | null }[];
+  /** custom_ids claimed by bad lines */
+  badIds: Set<string>;
+  models: Set<string>;
+  worstNanos: bigint;
+}
+
+export interface NewInputFile {
+  id: string;
+  filename: string;
+  purpose: string;
+  team: string | null;
+  gatewayKeyId: string;
+}
+
 export type NewBatch = Pick<
   BatchRow,
   | 'id'
@@ -190,40 +210,45 @@ function toItem(row: SqlRow): BatchItem {
 export class BatchStore {
   constructor(private readonly db: SqlSession) {}
 
-  async createInputFile(input: {
-    id: string;
-    filename: string;
-    purpose: string;
-    team: string | null;
-    gatewayKeyId: string;
-    content: string;
-  }): Promise<BatchFile> {
+  /** A writer for the chunks of a new input file; `commitInputFile` makes the file visible. */
+  openInputFile(id: string): FileChunkWriter {
+    return new FileChunkWriter(this.db, id);
+  }
+
+  /** Writes an input file's row once all its chunks are written: from now on the file exists. */
+  async commitInputFile(input: NewInputFile & { bytes: number }): Promise<BatchFile> {
     const { rows } = await this.db.query(
-      `INSERT INTO batch_files (id, kind, purpose, filename, team, gateway_key_id, bytes, content)
-       VALUES ($1, 'input', $2, $3, $4, $5, $6, $7) RETURNING ${FILE_COLUMNS}`,
-      [
-        input.id,
-        input.purpose,
-        input.filename,
-        input.team,
-        input.gatewayKeyId,
-        Buffer.byteLength(input.content),
-        input.content,
-      ],
+      `INSERT INTO batch_files (id, kind, purpose, filename, team, gateway_key_id, bytes)
+       VALUES ($1, 'input', $2, $3, $4, $5, $6) RETURNING ${FILE_COLUMNS}`,
+      [input.id, input.purpose, input.filename, input.team, input.gatewayKeyId, input.bytes],
     );
     return toFile(rows[0]!);
+  }
+
+  /** An input file from text already in memory (tests, tools): chunked like an upload. */
+  async createInputFile(input: NewInputFile & { content: string }): Promise<BatchFile> {
+    const writer = this.openInputFile(input.id);
+    let start = 0;
+    while (start < input.content.length) {
+      let end = Math.min(start + CHUNK_CHARS, input.content.length);
+      // never cut a surrogate pair in two
+      const code = input.content.charCodeAt(end - 1);
+      if (end < input.content.length && code >= 0xd800 && code <= 0xdbff) end++;
+      await writer.append(input.content.slice(start, end));
+      start = end;
+    }
+    await writer.flush();
+    return this.commitInputFile({ ...input, bytes: Buffer.byteLength(input.content) });
+  }
+
+  /** An input file's text, chunk after chunk (a few chunks per statement). */
+  inputChunks(id: string): AsyncGenerator<string> {
+    return fileChunks(this.db, id);
   }
 
   async getFile(id: string): Promise<BatchFile | null> {
     const { rows } = await this.db.query(`SELECT ${FILE_COLUMNS} FROM batch_files WHERE id = $1`, [id]);
     return rows[0] ? toFile(rows[0]) : null;
-  }
-
-  async inputContent(id: string): Promise<string | null> {
-    const { rows } = await this.db.query(`SELECT content FROM batch_files WHERE id = $1 AND kind = 'input'`, [
-      id,
-    ]);
-    return rows[0] ? asString(rows[0].content, 'content') : null;
   }
 
   async createBatch(batch: NewBatch): Promise<BatchRow> {
@@ -299,39 +324,118 @@ export class BatchStore {
     await this.db.query(`UPDATE batches SET upstream_batch_id = $2 WHERE id = $1`, [id, upstreamBatchId]);
   }
 
-  /** Stores the validated lines as pending items (idempotent: a second call for a batch adds nothing). */
-  async insertItems(
+  /**
+   * The custom_ids of `customIds` that an item numbered below `beforeSeq` already has (items of the pages
+   * validated before; a page stored by an earlier attempt of the same validation is not counted).
+   */
+  async takenCustomIds(
     batchId: string,
-    lines: readonly { line: number; customId: string; body: unknown }[],
-    errors: unknown[] | null,
-  ): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query(`SELECT total, errors FROM batches WHERE id = $1 FOR UPDATE`, [
+    customIds: readonly string[],
+    beforeSeq: number,
+  ): Promise<Set<string>> {
+    if (customIds.length === 0) return new Set();
+    const { rows } = await this.db.query(
+      `SELECT custom_id FROM batch_items WHERE batch_id = $1 AND custom_id = ANY($2::text[]) AND seq < $3`,
+      [batchId, customIds, beforeSeq],
+    );
+    return new Set(rows.map((row) => asString(row.custom_id, 'custom_id')));
+  }
+
+  /**
+   * Stores a page of validated lines as pending items numbered from `firstSeq`, together with
+   * validation's progress after the page, in one statement. Item numbers follow from the file, so a
+   * repeated page (a retried or resumed validation) adds nothing, and progress only moves forward.
+   */
+  async storeItemPage(
+    batchId: string,
+    firstSeq: number,
+    items: readonly { line: number; customId: string; body: unknown }[],
+    progress: ValidationProgress,
+  ): Promise<void> {
+    await this.db.query(
+      `WITH page AS (
+         INSERT INTO batch_items (batch_id, line, seq, custom_id, body)
+         SELECT $1, t.line, t.seq, t.custom_id, t.body::jsonb
+           FROM unnest($2::int[], $3::int[], $4::text[], $5::text[]) AS t(line, seq, custom_id, body)
+         ON CONFLICT DO NOTHING)
+       INSERT INTO batch_validation (batch_id, next_line, total, errors, bad_ids, models, worst_nanos)
+       VALUES ($1, $6, $7, $8::jsonb, $9::text[], $10::text[], $11)
+       ON CONFLICT (batch_id) DO UPDATE
+         SET next_line = EXCLUDED.next_line, total = EXCLUDED.total, errors = EXCLUDED.errors,
+             bad_ids = EXCLUDED.bad_ids, models = EXCLUDED.models, worst_nanos = EXCLUDED.worst_nanos
+       WHERE batch_validation.next_line < EXCLUDED.next_line`,
+      [
         batchId,
-      ]);
-      const existing = await tx.query(`SELECT count(*) AS n FROM batch_items WHERE batch_id = $1`, [batchId]);
-      if (asNumber(existing.rows[0]?.n, 'n') > 0) return asNumber(rows[0]?.total, 'total');
-      const CHUNK = 500;
-      for (let start = 0; start < lines.length; start += CHUNK) {
-        const chunk = lines.slice(start, start + CHUNK);
-        const params: unknown[] = [batchId];
-        const values = chunk.map((item, n) => {
-          params.push(item.line, start + n, item.customId, toJsonText(item.body));
-          const p = params.length;
-          return `($1, $${p - 3}, $${p - 2}, $${p - 1}, $${p}::jsonb)`;
-        });
-        await tx.query(
-          `INSERT INTO batch_items (batch_id, line, seq, custom_id, body) VALUES ${values.join(', ')}`,
-          params,
-        );
-      }
-      await tx.query(`UPDATE batches SET total = $2, errors = $3::jsonb WHERE id = $1`, [
-        batchId,
-        lines.length,
-        toJsonText(errors),
-      ]);
-      return lines.length;
-    });
+        items.map((item) => item.line),
+        items.map((_, n) => firstSeq + n),
+        items.map((item) => item.customId),
+        items.map((item) => toJsonText(item.body)),
+        progress.nextLine,
+        progress.total,
+        toJsonText(progress.errors),
+        [...progress.badIds],
+        [...progress.models],
+        progress.worstNanos,
+      ],
+    );
+  }
+
+  /** Where an earlier attempt of validation got to (null: none stored a page). */
+  async validationProgress(batchId: string): Promise<ValidationProgress | null> {
+    const { rows } = await this.db.query(`SELECT * FROM batch_validation WHERE batch_id = $1`, [batchId]);
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      nextLine: asNumber(row.next_line, 'next_line'),
+      total: asNumber(row.total, 'total'),
+      errors: json<ValidationProgress['errors']>(row.errors) ?? [],
+      badIds: new Set(row.bad_ids as string[]),
+      models: new Set(row.models as string[]),
+      worstNanos: asBigint(row.worst_nanos, 'worst_nanos'),
+    };
+  }
+
+  /** Deletes the items of a batch that never passed validation (it starts over, or refused the batch). */
+  async clearItems(batchId: string): Promise<void> {
+    await this.endValidation(batchId);
+    await this.db.query(
+      `DELETE FROM batch_items WHERE batch_id = $1
+          AND EXISTS (SELECT 1 FROM batches WHERE id = $1 AND in_progress_at IS NULL)`,
+      [batchId],
+    );
+  }
+
+  /** Forgets validation's progress (it has ended). */
+  async endValidation(batchId: string): Promise<void> {
+    await this.db.query(`DELETE FROM batch_validation WHERE batch_id = $1`, [batchId]);
+  }
+
+  /** Records what validation stored: the number of items and the skipped lines' problems. */
+  async setValidated(batchId: string, total: number, errors: unknown[] | null): Promise<void> {
+    await this.db.query(`UPDATE batches SET total = $2, errors = $3::jsonb WHERE id = $1`, [
+      batchId,
+      total,
+      toJsonText(errors),
+    ]);
+  }
+
+  /** The items with these custom_ids: number and model of each (a page of an upstream result file). */
+  async itemsByCustomId(
+    batchId: string,
+    customIds: readonly string[],
+  ): Promise<Map<string, { seq: number; model: string }>> {
+    if (customIds.length === 0) return new Map();
+    const { rows } = await this.db.query(
+      `SELECT seq, custom_id, body->>'model' AS model FROM batch_items
+        WHERE batch_id = $1 AND custom_id = ANY($2::text[])`,
+      [batchId, customIds],
+    );
+    return new Map(
+      rows.map((row) => [
+        asString(row.custom_id, 'custom_id'),
+        { seq: asNumber(row.seq, 'seq'), model: String(row.model) },
+      ]),
+    );
   }
 
   async getItem(batchId: string, seq: number): Promise<BatchItem | null> {

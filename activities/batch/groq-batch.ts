@@ -4,14 +4,20 @@
  * at a final status the output and error files are downloaded, every line's usage is booked at the batch
  * price (list price less `pricing.batchDiscountPercent`) and the reservation settles at the exact total.
  */
-import { toFile } from 'groq-sdk';
+import { createWriteStream, openAsBlob } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BATCH_ENDPOINT, DAY_MS } from '../../domain/batch-lines';
 import type { ChatRequest } from '../../domain/chat-request';
 import { costOf, worstCaseCost } from '../../domain/pricing';
 import { promptTokenBound } from '../../domain/prompt-tokens';
 import { formatUsd } from '../../domain/money';
 import { periodOf } from '../../ledger';
-import { batchItems, BatchStore } from '../../ledger/batches';
+import { batchItems, BatchStore, type BatchRow } from '../../ledger/batches';
+import { textLines } from '../../domain/line-splitter';
+import type { TeamConfig } from '../../domain/config/types';
 import type { CompletionDeps } from '../completion/deps';
 import { batchRequestId } from './run-item';
 
@@ -51,23 +57,46 @@ export async function submitGroqBatch(deps: CompletionDeps, input: GroqBatchInpu
   const team = config.teams.get(input.team);
   if (!team) throw new Error(`team ${input.team} vanished from the configuration`);
 
-  const lines: string[] = [];
-  let worst = 0n;
-  for await (const item of batchItems(deps.ledger.sql, batch.id)) {
-    if (item.state !== 'pending') continue;
-    const request = item.body as ChatRequest;
-    const maxTokens = maxTokensOf(item.body, team.maxTokensPerRequest);
-    worst += worstCaseCost(
-      config.pricing,
-      request.model,
-      promptTokenBound(request.messages, request.tools),
-      maxTokens,
-      { batch: true },
-    );
-    const body: Record<string, unknown> = { ...item.body, max_completion_tokens: maxTokens };
-    delete body.max_tokens;
-    lines.push(JSON.stringify({ custom_id: item.customId, method: 'POST', url: BATCH_ENDPOINT, body }));
+  // the lines go to a file on disk as they are read (a page of items at a time), never into memory whole
+  const dir = await mkdtemp(join(tmpdir(), 'governor-groq-batch-'));
+  try {
+    const path = join(dir, `${batch.id}.jsonl`);
+    const out = createWriteStream(path);
+    let worst = 0n;
+    let first = true;
+    for await (const item of batchItems(deps.ledger.sql, batch.id)) {
+      if (item.state !== 'pending') continue;
+      const request = item.body as ChatRequest;
+      const maxTokens = maxTokensOf(item.body, team.maxTokensPerRequest);
+      worst += worstCaseCost(
+        config.pricing,
+        request.model,
+        promptTokenBound(request.messages, request.tools),
+        maxTokens,
+        { batch: true },
+      );
+      const body: Record<string, unknown> = { ...item.body, max_completion_tokens: maxTokens };
+      delete body.max_tokens;
+      const line = JSON.stringify({ custom_id: item.customId, method: 'POST', url: BATCH_ENDPOINT, body });
+      if (!out.write(first ? line : `\n${line}`)) await once(out, 'drain');
+      first = false;
+    }
+    out.end();
+    await once(out, 'finish');
+    return await submitFile(deps, input, { batch, team, worst, path });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Reserves the worst case, then uploads the file at `path` (read from disk as it is sent) and creates the batch. */
+async function submitFile(
+  deps: CompletionDeps,
+  input: GroqBatchInput,
+  { batch, team, worst, path }: { batch: BatchRow; team: TeamConfig; worst: bigint; path: string },
+): Promise<SubmitResult> {
+  const store = new BatchStore(deps.ledger.sql);
+  const config = deps.config();
   const reservationId = groqBatchReservationId(batch.id);
   const period = periodOf(new Date(deps.now()), config.org.timezone);
   const reserved = await deps.ledger.reserve({
@@ -100,7 +129,7 @@ export async function submitGroqBatch(deps: CompletionDeps, input: GroqBatchInpu
     }
   }
   const file = await client.files.create({
-    file: await toFile(Buffer.from(lines.join('\n')), `${batch.id}.jsonl`),
+    file: new File([await openAsBlob(path)], `${batch.id}.jsonl`),
     purpose: 'batch',
   });
   const upstream = await client.batches.create({
@@ -146,6 +175,24 @@ interface OutputLine {
   error?: { code?: string; message?: string } | null;
 }
 
+/** Lines of an upstream result file read per page (one ledger statement looks up a page's items). */
+const COLLECT_PAGE_LINES = 500;
+
+/** The non-blank lines of a downloaded file, `size` at a time, as they arrive. */
+async function* linePages(response: Response, size: number): AsyncGenerator<string[]> {
+  let page: string[] = [];
+  const body = (response.body ?? []) as AsyncIterable<Uint8Array>;
+  for await (const line of textLines(body)) {
+    if (line.trim() === '') continue;
+    page.push(line);
+    if (page.length >= size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
 /** Downloads the upstream result files, stores every line's result and books its usage at the batch price. */
 export async function collectGroqBatch(
   deps: CompletionDeps,
@@ -158,91 +205,93 @@ export async function collectGroqBatch(
   const reservationId = groqBatchReservationId(input.batchId);
   const reservation = await deps.ledger.getReservation(reservationId);
   const period = reservation?.period ?? periodOf(new Date(deps.now()), config.org.timezone);
-  const items = new Map<string, { seq: number; model: string }>();
-  for await (const item of batchItems(deps.ledger.sql, input.batchId)) {
-    items.set(item.customId, { seq: item.seq, model: String(item.body.model) });
-  }
 
   let total = 0n;
   for (const fileId of [upstream.output_file_id, upstream.error_file_id]) {
     if (!fileId) continue;
-    const text = await (await client.files.content(fileId)).text();
-    for (const raw of text.split('\n')) {
-      if (raw.trim() === '') continue;
-      const line = JSON.parse(raw) as OutputLine;
-      const item = line.custom_id !== undefined ? items.get(line.custom_id) : undefined;
-      if (!item || line.custom_id === undefined) continue;
-      const status = line.response?.status_code ?? null;
-      const body = line.response?.body ?? null;
-      const now = new Date(deps.now());
-      if (status === 200 && body) {
-        const usage = body.usage as
-          | {
-              prompt_tokens?: number;
-              completion_tokens?: number;
-              prompt_tokens_details?: { cached_tokens?: number };
-            }
-          | undefined;
-        const tokens = {
-          promptTokens: usage?.prompt_tokens ?? 0,
-          completionTokens: usage?.completion_tokens ?? 0,
-          cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
-        };
-        const cost = costOf(config.pricing, item.model, tokens, { batch: true });
-        total += cost;
-        await deps.ledger.recordUsage({
-          requestId: batchRequestId(input.batchId, line.custom_id),
-          attempt: 1,
-          period,
-          team: input.team,
-          model: item.model,
-          keyName: input.upstreamKey,
-          keyVersion: version,
-          reservationId,
-          promptTokens: tokens.promptTokens,
-          completionTokens: tokens.completionTokens,
-          cachedTokens: tokens.cachedTokens,
-          costNanos: cost,
-          batch: true,
-          upstreamRequestId: line.response?.request_id ?? null,
-          httpStatus: 200,
-          outcome: 'success',
-          startedAt: now,
-          finishedAt: now,
-        });
-        await store.finishItem(
-          input.batchId,
-          item.seq,
-          {
-            state: 'succeeded',
-            statusCode: 200,
-            upstreamRequestId: line.response?.request_id ?? null,
-            response: body,
-            error: null,
+    const content = await client.files.content(fileId);
+    // a page of lines at a time: their items are read in one statement, the file is never held whole
+    for await (const page of linePages(content, COLLECT_PAGE_LINES)) {
+      const lines = page.map((raw) => JSON.parse(raw) as OutputLine);
+      const items = await store.itemsByCustomId(
+        input.batchId,
+        lines.flatMap((line) => (line.custom_id !== undefined ? [line.custom_id] : [])),
+      );
+      for (const line of lines) {
+        const item = line.custom_id !== undefined ? items.get(line.custom_id) : undefined;
+        if (!item || line.custom_id === undefined) continue;
+        const status = line.response?.status_code ?? null;
+        const body = line.response?.body ?? null;
+        const now = new Date(deps.now());
+        if (status === 200 && body) {
+          const usage = body.usage as
+            | {
+                prompt_tokens?: number;
+                completion_tokens?: number;
+                prompt_tokens_details?: { cached_tokens?: number };
+              }
+            | undefined;
+          const tokens = {
+            promptTokens: usage?.prompt_tokens ?? 0,
+            completionTokens: usage?.completion_tokens ?? 0,
+            cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+          };
+          const cost = costOf(config.pricing, item.model, tokens, { batch: true });
+          total += cost;
+          await deps.ledger.recordUsage({
+            requestId: batchRequestId(input.batchId, line.custom_id),
+            attempt: 1,
+            period,
+            team: input.team,
+            model: item.model,
+            keyName: input.upstreamKey,
+            keyVersion: version,
+            reservationId,
+            promptTokens: tokens.promptTokens,
+            completionTokens: tokens.completionTokens,
+            cachedTokens: tokens.cachedTokens,
             costNanos: cost,
-          },
-          now,
-        );
-      } else {
-        await store.finishItem(
-          input.batchId,
-          item.seq,
-          {
-            state: 'failed',
-            statusCode: status,
+            batch: true,
             upstreamRequestId: line.response?.request_id ?? null,
-            response: body,
-            error:
-              status === null
-                ? {
-                    code: line.error?.code ?? 'upstream_error',
-                    message: line.error?.message ?? 'The line failed.',
-                  }
-                : null,
-            costNanos: 0n,
-          },
-          now,
-        );
+            httpStatus: 200,
+            outcome: 'success',
+            startedAt: now,
+            finishedAt: now,
+          });
+          await store.finishItem(
+            input.batchId,
+            item.seq,
+            {
+              state: 'succeeded',
+              statusCode: 200,
+              upstreamRequestId: line.response?.request_id ?? null,
+              response: body,
+              error: null,
+              costNanos: cost,
+            },
+            now,
+          );
+        } else {
+          await store.finishItem(
+            input.batchId,
+            item.seq,
+            {
+              state: 'failed',
+              statusCode: status,
+              upstreamRequestId: line.response?.request_id ?? null,
+              response: body,
+              error:
+                status === null
+                  ? {
+                      code: line.error?.code ?? 'upstream_error',
+                      message: line.error?.message ?? 'The line failed.',
+                    }
+                  : null,
+              costNanos: 0n,
+            },
+            now,
+          );
+        }
       }
     }
   }

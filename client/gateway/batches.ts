@@ -19,7 +19,7 @@ import { BATCH_ENDPOINT, chooseMode, parseCompletionWindow } from '../../domain/
 import type { Refusal } from '../../domain/api-errors';
 import { batchCreateSchema, check } from '../../domain/admin-requests';
 import { authorize, mayEver, type Principal } from '../../domain/rbac';
-import { boundaryOf, parseMultipart } from '../../emulator/multipart';
+import { boundaryOf, MultipartError } from '../../emulator/multipart';
 import { BatchStore, FINAL_BATCH_STATUSES, type BatchFile, type BatchRow } from '../../ledger/batches';
 import {
   batchWorkflowId,
@@ -29,13 +29,10 @@ import {
 } from '../../workflows/batch-job-messages';
 import type { BatchJobInput } from '../../workflows/batch-job';
 import { batchObject, fileObject, type LiveCounts } from './batch-objects';
-import { checkUpload } from './batch-upload';
-import { BodyTooLargeError, decodeSegment, readBody, sendJson, sendRefusal } from './http';
+import { receiveUpload, type ReceivedUpload } from './batch-upload';
+import { BodyTooLargeError, bodyPieces, decodeSegment, sendJson, sendRefusal } from './http';
 import { readJsonObject, refuseBody } from './json-body';
 import type { GatewayDeps, RequestContext } from './deps';
-
-/** Largest batch input file accepted (Groq: 100 MB). */
-export const MAX_BATCH_FILE_BYTES = 100 * 1024 * 1024;
 
 function newId(prefix: string): string {
   return `${prefix}_${randomBytes(13).toString('hex')}`;
@@ -105,34 +102,35 @@ export async function handleFiles(
       return sendRefusal(response, { code: 'permission_denied', message: decision.reason }, headers);
     const boundary = boundaryOf(request.headers['content-type']);
     if (!boundary) return invalid(response, headers, 'Upload the file as multipart/form-data.', 'file');
-    let body: Buffer;
+    const maxBytes = deps.config().gateway.maxBatchFileBytes;
+    const fileId = newId('file');
+    const writer = store.openInputFile(fileId);
+    let upload: ReceivedUpload;
     try {
-      body = await readBody(request, MAX_BATCH_FILE_BYTES + 64 * 1024);
+      upload = await receiveUpload(bodyPieces(request, maxBytes + 64 * 1024), boundary, writer);
     } catch (error) {
+      await writer.discard();
       if (error instanceof BodyTooLargeError) {
         return sendRefusal(
           response,
-          { code: 'request_too_large', message: `Files may have at most ${MAX_BATCH_FILE_BYTES} bytes.` },
+          { code: 'request_too_large', message: `Files may have at most ${maxBytes} bytes.` },
           { ...headers, connection: 'close' },
         );
       }
+      if (error instanceof MultipartError) return invalid(response, headers, error.message, 'file');
       throw error;
     }
-    let parts;
-    try {
-      parts = parseMultipart(body, boundary);
-    } catch (error) {
-      return invalid(response, headers, (error as Error).message, 'file');
+    if (!upload.ok) {
+      await writer.discard();
+      return invalid(response, headers, upload.message, upload.param);
     }
-    const upload = checkUpload(parts);
-    if (!upload.ok) return invalid(response, headers, upload.message, upload.param);
-    const created = await store.createInputFile({
-      id: newId('file'),
+    const created = await store.commitInputFile({
+      id: fileId,
       filename: upload.filename,
       purpose: 'batch',
       team: principal.team,
       gatewayKeyId: principal.keyId,
-      content: upload.content,
+      bytes: upload.bytes,
     });
     return sendJson(response, 200, fileObject(created), headers);
   }
@@ -146,6 +144,11 @@ export async function handleFiles(
   return sendFileContent(store, file, response, headers);
 }
 
+async function* withNewlines(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const line of lines) yield line + '\n';
+}
+
+/** A file's content, streamed a page at a time (chunks of an input file, or items of a result file). */
 async function sendFileContent(
   store: BatchStore,
   file: BatchFile,
@@ -153,12 +156,9 @@ async function sendFileContent(
   headers: Record<string, string>,
 ): Promise<void> {
   response.writeHead(200, { 'content-type': 'application/octet-stream', ...headers });
-  if (file.kind === 'input') {
-    response.end((await store.inputContent(file.id)) ?? '');
-    return;
-  }
-  for await (const line of store.resultLines(file)) {
-    if (!response.write(line + '\n')) await new Promise((resolve) => response.once('drain', resolve));
+  const pieces = file.kind === 'input' ? store.inputChunks(file.id) : withNewlines(store.resultLines(file));
+  for await (const piece of pieces) {
+    if (!response.write(piece)) await new Promise((resolve) => response.once('drain', resolve));
   }
   response.end();
 }

@@ -6,17 +6,22 @@ import { textFault } from '../../domain/text-input';
 
 export class BodyTooLargeError extends Error {}
 
-/** Reads the whole body, refusing (without buffering further) once it exceeds `limit` bytes. */
-export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+/** The body's pieces as they arrive, refusing (without reading further) once it exceeds `limit` bytes. */
+export async function* bodyPieces(request: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError();
-  const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
     if (size > limit) throw new BodyTooLargeError();
-    chunks.push(chunk as Buffer);
+    yield chunk as Buffer;
   }
+}
+
+/** Reads the whole body, refusing (without buffering further) once it exceeds `limit` bytes. */
+export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of bodyPieces(request, limit)) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 

@@ -17,6 +17,8 @@ export const DEFAULT_MAX_WAIT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Groq's upload cap for speech to text: 25 MB */
 export const DEFAULT_MAX_AUDIO_BYTES = 25 * 1024 * 1024;
+/** batch input files (Groq: 100 MB) */
+export const DEFAULT_MAX_BATCH_FILE_BYTES = 100 * 1024 * 1024;
 export const DEFAULT_MAX_SPEECH_CHARACTERS = 10_000;
 export const DEFAULT_CATCHUP_WINDOW = '1 day';
 /** Temporal refuses schedule catch-up windows shorter than this */
@@ -206,6 +208,8 @@ const gatewaySchema = z.strictObject({
   maxBodyBytes: positiveInt().default(DEFAULT_MAX_BODY_BYTES),
   /** speech to text: the largest upload (Groq: 25 MB) */
   maxAudioBytes: positiveInt().default(DEFAULT_MAX_AUDIO_BYTES),
+  /** batch input files: the largest upload (Groq: 100 MB) */
+  maxBatchFileBytes: positiveInt().default(DEFAULT_MAX_BATCH_FILE_BYTES),
   /** text to speech: the longest input, in characters */
   maxSpeechCharacters: positiveInt().default(DEFAULT_MAX_SPEECH_CHARACTERS),
   /** realtime batches: items in flight per batch, and items a workflow run starts before continuing as new */

@@ -85,6 +85,8 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** speech to text: the largest upload accepted (Groq: 25 MB) */
   maxAudioBytes: number;
+  /** batch input files: the largest upload accepted (Groq: 100 MB) */
+  maxBatchFileBytes: number;
   /** text to speech: the longest input accepted, in characters */
   maxSpeechCharacters: number;
   /** realtime batches: items in flight at once per batch (default 16) */

@@ -3,14 +3,13 @@
  * official groq-sdk and a gateway key (`--key`, else GOVERNOR_API_KEY or GROQ_API_KEY; `--url`, else
  * GOVERNOR_URL, else http://127.0.0.1:8080).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
-import Groq, { toFile } from 'groq-sdk';
+import Groq from 'groq-sdk';
 import { batchWorkflowId } from '../../../workflows/batch-job-messages';
 import { resolveTemporalTarget } from '../../services/temporal-config';
 import { temporalUiLinks } from '../../services/temporal-ui';
 import { parseSubcommand, type Options } from '../args';
 import type { CliIO } from '../io';
+import { emitLines, fileOnDisk, saveBody } from './batch-files';
 
 const USAGE = `usage: groq-governor batch <command> [options]
 
@@ -116,11 +115,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
   try {
     if (command === 'submit') {
-      const content = await readFile(target);
-      const file = await groq.files.create({
-        file: await toFile(content, basename(target)),
-        purpose: 'batch',
-      });
+      const file = await groq.files.create({ file: await fileOnDisk(target), purpose: 'batch' });
       const mode = text('mode');
       const batch = await groq.batches.create({
         input_file_id: file.id!,
@@ -159,16 +154,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`batch ${batch.id} is ${batch.status} and has no output file yet`);
       return 1;
     }
-    const output = await (await groq.files.content(batch.output_file_id)).text();
-    const errors = batch.error_file_id ? await (await groq.files.content(batch.error_file_id)).text() : '';
     const path = text('output');
+    const errorFile = batch.error_file_id;
+    const output = await groq.files.content(batch.output_file_id);
     if (path) {
-      await writeFile(path, output);
-      if (errors) await writeFile(`${path}.errors.jsonl`, errors);
-      io.stdout(`wrote ${path}${errors ? ` and ${path}.errors.jsonl` : ''}`);
+      await saveBody(output, path);
+      if (errorFile) await saveBody(await groq.files.content(errorFile), `${path}.errors.jsonl`);
+      io.stdout(`wrote ${path}${errorFile ? ` and ${path}.errors.jsonl` : ''}`);
     } else {
-      io.stdout(output);
-      if (errors) io.stderr(errors);
+      await emitLines(output, (line) => io.stdout(line));
+      if (errorFile) await emitLines(await groq.files.content(errorFile), (line) => io.stderr(line));
     }
     return 0;
   } catch (error) {
