@@ -1,6 +1,6 @@
 /**
  * The authorize step's happy path in one statement: the ledger function `governor_authorize` (migration
- * 0011) checks what the policy reads from the ledger (the key, the team's admin pause, the team's spend),
+ * 0012) checks what the policy reads from the ledger (the key, the team's admin pause, the team's spend),
  * holds the reservation and admits the request against every rate-limit bucket, in one round trip. It
  * only grants: what it cannot grant at once it leaves to the separate steps, which make the exact refusal
  * or compute when room comes back (see the migration for what each outcome leaves).

@@ -109,7 +109,7 @@ export interface BookCompletionInput {
  * reservation's scopes after the settlement (for the alert check) when it booked.
  *
  * A held reservation is booked in one statement, the ledger function `governor_book_completion`
- * (migration 0010), which runs the same steps server-side; any other (booked before: a recovering run and
+ * (migration 0011), which runs the same steps server-side; any other (booked before: a recovering run and
  * the original both had the answer; or a state that cannot be settled) goes through the transaction of
  * separate steps, which answers `booked: false` or raises the settlement's error.
  */
