@@ -66,7 +66,14 @@ async function measure(
     }),
   );
   const ms = performance.now() - started;
-  return { path, what, concurrency, count, perOpMs: (ms / count) * concurrency, perSecond: (count / ms) * 1000 };
+  return {
+    path,
+    what,
+    concurrency,
+    count,
+    perOpMs: (ms / count) * concurrency,
+    perSecond: (count / ms) * 1000,
+  };
 }
 
 async function suite(path: string, sql: SqlClient, count: number): Promise<Figure[]> {
@@ -130,13 +137,18 @@ async function main(): Promise<void> {
       console.log(
         `${f.path.padEnd(25)} ${f.what.padEnd(27)} ${String(f.concurrency).padStart(4)} ${String(f.count).padStart(6)} ${f.perOpMs.toFixed(3).padStart(6)} ${f.perSecond.toFixed(0).padStart(7)}`,
       );
-    console.log(`\nledger host: CPU ${hostCpuS.toFixed(1)} s over the hosted runs; RSS at the end ${rssMb.toFixed(0)} MB`);
+    console.log(
+      `\nledger host: CPU ${hostCpuS.toFixed(1)} s over the hosted runs; RSS at the end ${rssMb.toFixed(0)} MB`,
+    );
     if (samples.length > 0)
       console.log(
         `sustained ${seconds} s at 8 connections: host RSS ${samples.map((p) => p.rssMb.toFixed(0)).join(' ')} MB (every second)`,
       );
     if (values.json)
-      writeFileSync(values.json, `${JSON.stringify({ figures, hostCpuS, hostRssMb: rssMb, samples }, null, 2)}\n`);
+      writeFileSync(
+        values.json,
+        `${JSON.stringify({ figures, hostCpuS, hostRssMb: rssMb, samples }, null, 2)}\n`,
+      );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -181,7 +181,7 @@ export async function serveLedger(
           const messages = buffer.subarray(0, batch.size);
           buffer = buffer.subarray(batch.consumed);
           if (batch.size > 0) await exclusive(messages);
-          if (batch.terminate) end();
+          if (batch.terminate) end(Buffer.alloc(0)); // after the answers already written
         }
       } catch (error) {
         log(`ledger host: a connection failed: ${String(error)}`);

@@ -53,7 +53,8 @@ export function frontendBatch(
     const length = buffer.readInt32BE(offset + 1);
     if (length < 4) return 'malformed';
     if (buffer.length - offset < 1 + length) break;
-    if (buffer[offset] === 0x58 /* X */) return { size: offset, consumed: offset + 1 + length, terminate: true };
+    if (buffer[offset] === 0x58 /* X */)
+      return { size: offset, consumed: offset + 1 + length, terminate: true };
     if (offset > 0 && offset + 1 + length > maxBytes) break;
     offset += 1 + length;
   }
@@ -72,7 +73,8 @@ export function finalReadyStatus(output: Uint8Array): string | null {
   while (view.length - offset >= 5) {
     const length = view.readInt32BE(offset + 1);
     if (view.length - offset < 1 + length) return null;
-    status = view[offset] === 0x5a /* Z */ && length === 5 ? String.fromCharCode(view[offset + 5] ?? 0) : null;
+    status =
+      view[offset] === 0x5a /* Z */ && length === 5 ? String.fromCharCode(view[offset + 5] ?? 0) : null;
     offset += 1 + length;
   }
   return offset === view.length ? status : null;
