@@ -27,6 +27,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import { backendOf } from './backend';
 import { Gate } from './gate';
+import { PreparedStatements, type ConnectionStatements } from './prepared';
 import {
   authenticationCleartextPassword,
   CANCEL_REQUEST,
@@ -76,10 +77,12 @@ export async function serveLedger(
   const pumps = new Set<Promise<void>>();
 
   const run = backendOf(db);
+  const prepared = new PreparedStatements();
 
   function attach(socket: Socket): void {
     sockets.add(socket);
     const self = {};
+    const statements: ConnectionStatements = { unnamed: null };
     let phase: Phase = 'startup';
     let startup: Uint8Array | null = null;
     /** received and not yet run: `buffer`, then the chunks that `arrived` after it was last looked at */
@@ -132,17 +135,19 @@ export async function serveLedger(
         return;
       }
       phase = 'ready';
-      await exclusive(startup ?? new Uint8Array());
+      await exclusive(Buffer.from(startup ?? new Uint8Array()), true);
     }
 
     /** runs `messages` once this connection owns PGlite; lets go when the answer ends idle */
-    async function exclusive(messages: Uint8Array): Promise<void> {
+    async function exclusive(messages: Buffer, isStartup = false): Promise<void> {
       const turn = gate.acquire(self);
       if (turn) await turn;
       if (closed) return;
-      const output = await run(messages);
+      const output = isStartup ? await run(messages) : await prepared.run(messages, statements, run);
       if (output.length > 0 && socket.writable) socket.write(output);
-      if (finalReadyStatus(output) === 'I') gate.release(self);
+      if (finalReadyStatus(output) !== 'I') return;
+      if (prepared.hasStale) await prepared.deallocateStale(run);
+      gate.release(self);
     }
 
     /** what arrived since the last look, joined to what is left over (one copy per look, not per chunk) */

@@ -150,14 +150,17 @@ describe('the ledger host with pipelined clients', () => {
 
   it('relays the backend answers without PGlite keeping a copy of them (execProtocolRaw keeps every one)', async () => {
     const raw = vi.spyOn(db, 'execProtocolRaw');
-    const streamed = vi.spyOn(db, 'execProtocolRawStream');
     const a = await open();
+    // the host prepares the text at its first sight, in a call of its own
+    a.write(wire.extended('SELECT $1::text', ['first']));
+    await a.readUntilReady(1);
+    const streamed = vi.spyOn(db, 'execProtocolRawStream');
     a.write(Buffer.concat(Array.from({ length: 20 }, (_, i) => wire.extended('SELECT $1::text', [`${i}`]))));
     expect(firstColumns(await a.readUntilReady(20))).toHaveLength(20);
     expect(raw).not.toHaveBeenCalled();
-    // the startup, then the pipeline: one call per piece of it the socket delivered (one write: one piece,
-    // barring a split by the kernel), never one per message
-    expect(streamed.mock.calls.length).toBeGreaterThanOrEqual(2);
-    expect(streamed.mock.calls.length).toBeLessThanOrEqual(3);
+    // one call per piece of the pipeline the socket delivered (one write: one piece, barring a split by
+    // the kernel), never one per message or per query
+    expect(streamed.mock.calls.length).toBeGreaterThanOrEqual(1);
+    expect(streamed.mock.calls.length).toBeLessThanOrEqual(2);
   });
 });
