@@ -128,6 +128,10 @@ async function main(): Promise<void> {
       clearInterval(sampler);
     }
     hostCpuS = cpuSecondsOf(host.pid) - cpuBefore;
+    const tables = await sql.query<{ relname: string; live: bigint; dead: bigint; bytes: bigint }>(
+      `SELECT relname, n_live_tup AS live, n_dead_tup AS dead, pg_total_relation_size(relid) AS bytes
+         FROM pg_stat_user_tables ORDER BY relname`,
+    );
     const rssMb = rssBytesOf(host.pid) / 2 ** 20;
     await sql.close();
     await host.stop();
@@ -144,6 +148,9 @@ async function main(): Promise<void> {
       console.log(
         `sustained ${seconds} s at 8 connections: host RSS ${samples.map((p) => p.rssMb.toFixed(0)).join(' ')} MB (every second)`,
       );
+    console.log(
+      `tables: ${tables.rows.map((t) => `${t.relname} ${t.live} live, ${t.dead} dead, ${Number(t.bytes) >> 10} kB`).join('; ')}`,
+    );
     if (values.json)
       writeFileSync(
         values.json,
