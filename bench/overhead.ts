@@ -57,7 +57,7 @@ async function main(): Promise<number> {
   /** all descendants together (dev server, start-up helpers), for the start-up figure */
   let peakChildrenRss = 0;
   let othersRss = 0;
-  /** the stack's other processes (the ledger host in PGlite mode): their largest RSS over the run */
+  /** the stack's other processes (the ledger host in PGlite mode): their largest RSS after start-up */
   let peakOthersRss = 0;
   /** process + non-dev-server descendants, during the sustained governed run */
   let sustainedPeak = { on: false, bytes: 0 };
@@ -144,6 +144,7 @@ async function main(): Promise<number> {
       rssOf(startupTree, 'devServer') + rssOf(startupTree, 'stack'),
     );
     peakDevServerRss = 0;
+    peakOthersRss = rssOf(startupTree, 'stack');
     out(
       `Stack up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${stack.ledgerDescription}); ` +
         `RSS after start-up ${mb(startupRss)}`,
