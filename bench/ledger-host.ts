@@ -1,21 +1,25 @@
 /**
- * `npm run bench:ledger-host`: the ledger host alone. A fresh PGlite folder served by a real ledger host
+ * `npm run bench:ledger-host`: the ledger host alone. A fresh ledger folder served by a real ledger host
  * process (ledger/host), driven through `pg` the way the worker and gateway drive it, against the same
- * statements on a PGlite opened in this process. It prints, per path: a parameterised statement's round
- * trip at concurrency 1, a transaction of a few statements (the authorize step's shape) at concurrency 1,
- * and throughput of both at concurrency 8; then the host process's RSS and CPU over the run.
+ * work on a PGlite opened in this process. It prints, per path, at concurrency 1 and 8: a governed
+ * completion's ledger work on the happy path (the store's authorize transaction, reservation and
+ * admission, then its booking transaction), a parameterised primary-key read, and a transaction of six
+ * small statements; then the host process's CPU over the hosted runs, its RSS, and the tables' live and
+ * dead rows (a PGlite has no autovacuum).
  *
- * Flags: `--statements N` (per measurement, default 2000), `--seconds S` (a sustained load phase after the
- * measurements, default 0: none; the host's RSS is sampled every second), `--json FILE`.
+ * Flags: `--statements N` (reads per measurement, default 2000; a tenth as governed work, a quarter as
+ * transactions), `--seconds S` (then S seconds of governed work and transactions on 8 connections, the
+ * host's RSS sampled every second; default 0: none), `--json FILE`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openPglite } from '../ledger/driver-pglite';
-import { findLedgerHost, openSocketClient } from '../ledger/driver-socket';
+import { findLedgerHost } from '../ledger/driver-socket';
 import { startLedgerHost } from '../ledger/host/spawn';
+import { openLedger } from '../ledger/open';
 import type { SqlClient } from '../ledger/sql';
+import type { LedgerStore } from '../ledger/store';
 import { readEntry } from './overhead-procs';
 
 const cpuSecondsOf = (pid: number) => readEntry(pid)?.cpuSeconds ?? 0;
@@ -41,6 +45,67 @@ const transaction = (sql: SqlClient, i: number) =>
     await tx.query('INSERT INTO bench_log (k, v) VALUES ($1, $2)', [id, ++seq]);
     await tx.query('DELETE FROM bench_log WHERE k = $1 AND id < (SELECT max(id) - 50 FROM bench_log)', [id]);
   });
+
+const HUGE = {
+  rpm: 100_000_000,
+  tpm: 1_000_000_000,
+  rpd: 1_000_000_000,
+  tpd: 1_000_000_000_000,
+  concurrency: 100_000,
+};
+let governed = 0;
+/**
+ * A governed completion's ledger work on the happy path, with the store's own statements: the
+ * authorize transaction (reservation and admission) and the booking transaction.
+ */
+async function governedLedgerWork(store: LedgerStore): Promise<void> {
+  const id = `bench-${process.pid}-${++governed}`;
+  const model = 'llama-3.1-8b-instant';
+  const now = Date.now();
+  await store.transaction(async (tx) => {
+    await tx.reserve({
+      reservationId: id,
+      requestId: id,
+      team: 'chatbot',
+      period: '2026-12',
+      amount: 1_000n,
+      teamLimit: 1_000_000_000_000n,
+      orgLimit: null,
+    });
+    await tx.tryAcquire({
+      buckets: ['org', 'team:chatbot', `model:${model}`].map((key) => ({ key, limits: HUGE })),
+      tokens: 100,
+      now,
+      leaseId: id,
+      leaseTtlMs: 60_000,
+    });
+  });
+  await store.bookCompletion({
+    reservationId: id,
+    cost: 42n,
+    usage: {
+      requestId: id,
+      attempt: 1,
+      period: '2026-12',
+      team: 'chatbot',
+      model,
+      keyName: 'primary',
+      keyVersion: 1,
+      reservationId: id,
+      promptTokens: 10,
+      completionTokens: 5,
+      costNanos: 42n,
+      outcome: 'success',
+      startedAt: new Date(now),
+      finishedAt: new Date(),
+    },
+    leaseId: id,
+    actualTokens: 15,
+    model,
+    headers: new Headers(),
+    now: Date.now(),
+  });
+}
 
 interface Figure {
   path: string;
@@ -76,10 +141,15 @@ async function measure(
   };
 }
 
-async function suite(path: string, sql: SqlClient, count: number): Promise<Figure[]> {
+async function suite(path: string, store: LedgerStore, count: number): Promise<Figure[]> {
+  const sql = store.sql;
   await sql.exec(SETUP);
   for (let i = 0; i < 200; i++) await statement(sql, i); // warm-up
+  for (let i = 0; i < 20; i++) await governedLedgerWork(store);
+  const work = Math.ceil(count / 10);
   return [
+    await measure(path, 'governed ledger work', 1, work, () => governedLedgerWork(store)),
+    await measure(path, 'governed ledger work', 8, work, () => governedLedgerWork(store)),
     await measure(path, 'statement', 1, count, (i) => statement(sql, i)),
     await measure(path, 'transaction (6 statements)', 1, Math.ceil(count / 4), (i) => transaction(sql, i)),
     await measure(path, 'statement', 8, count, (i) => statement(sql, i)),
@@ -102,16 +172,17 @@ async function main(): Promise<void> {
   const samples: Array<{ s: number; rssMb: number }> = [];
   let hostCpuS = 0;
   try {
-    const inProcess = await openPglite({ dataDir: join(root, 'direct', 'ledger') });
+    const inProcess = await openLedger({ dataDir: join(root, 'direct'), databaseUrl: null });
     figures.push(...(await suite('PGlite in this process', inProcess, count)));
     await inProcess.close();
 
     const host = await startLedgerHost(join(root, 'hosted', 'ledger'));
     const running = await findLedgerHost(join(root, 'hosted', 'ledger'));
     if (!running) throw new Error('the ledger host did not publish its endpoint');
-    const sql = await openSocketClient(running, { poolSize: 8 });
+    const store = await openLedger({ dataDir: join(root, 'hosted'), databaseUrl: null, poolSize: 8 });
+    const sql = store.sql;
     const cpuBefore = cpuSecondsOf(host.pid);
-    figures.push(...(await suite('ledger host through pg', sql, count)));
+    figures.push(...(await suite('ledger host through pg', store, count)));
     if (seconds > 0) {
       const until = performance.now() + seconds * 1000;
       const start = performance.now();
@@ -122,7 +193,8 @@ async function main(): Promise<void> {
       let i = 0;
       await Promise.all(
         Array.from({ length: 8 }, async () => {
-          while (performance.now() < until) await (i % 3 === 0 ? transaction(sql, i++) : statement(sql, i++));
+          while (performance.now() < until)
+            await (i++ % 2 === 0 ? governedLedgerWork(store) : transaction(sql, i));
         }),
       );
       clearInterval(sampler);
@@ -133,7 +205,7 @@ async function main(): Promise<void> {
          FROM pg_stat_user_tables ORDER BY relname`,
     );
     const rssMb = rssBytesOf(host.pid) / 2 ** 20;
-    await sql.close();
+    await store.close();
     await host.stop();
 
     console.log('\npath                      operation                   conc  count  ms/op   ops/s');
