@@ -42,7 +42,7 @@ function isHarnessCommand(argv: string[]): boolean {
   return basename(argv[0] ?? '') === 'esbuild' && argv.some((arg) => arg.startsWith('--service'));
 }
 
-function readEntry(pid: number, kind: ProcessKind): ProcessEntry | undefined {
+export function readEntry(pid: number, kind: ProcessKind = 'stack'): ProcessEntry | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -57,6 +57,8 @@ async function main(): Promise<number> {
   /** all descendants together (dev server, start-up helpers), for the start-up figure */
   let peakChildrenRss = 0;
   let othersRss = 0;
+  /** the stack's other processes (the ledger host in PGlite mode): their largest RSS after start-up */
+  let peakOthersRss = 0;
   /** process + non-dev-server descendants, during the sustained governed run */
   let sustainedPeak = { on: false, bytes: 0 };
   let samples = 0;
@@ -67,6 +69,7 @@ async function main(): Promise<number> {
       const tree = descendants();
       peakDevServerRss = Math.max(peakDevServerRss, rssOf(tree, 'devServer'));
       othersRss = rssOf(tree, 'stack');
+      peakOthersRss = Math.max(peakOthersRss, othersRss);
       peakChildrenRss = Math.max(peakChildrenRss, rssOf(tree, 'devServer') + othersRss);
     }
     if (sustainedPeak.on) sustainedPeak.bytes = Math.max(sustainedPeak.bytes, rss + othersRss);
@@ -141,6 +144,7 @@ async function main(): Promise<number> {
       rssOf(startupTree, 'devServer') + rssOf(startupTree, 'stack'),
     );
     peakDevServerRss = 0;
+    peakOthersRss = rssOf(startupTree, 'stack');
     out(
       `Stack up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s (${stack.ledgerDescription}); ` +
         `RSS after start-up ${mb(startupRss)}`,
@@ -288,6 +292,7 @@ async function main(): Promise<number> {
     const floorSustained = await sustainedRun(sendFloor);
     out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, governed...`);
     othersRss = rssOf(descendants(), 'stack');
+    const othersAtSustainedStart = othersRss;
     sustainedPeak = { on: true, bytes: process.memoryUsage().rss + othersRss };
     const governedSustained = await sustainedRun(sendGoverned);
     sustainedPeak.on = false;
@@ -441,7 +446,9 @@ async function main(): Promise<number> {
     const peakStack = sustainedPeak.bytes;
     out(
       `Peak RSS during the sustained governed run, this process + the stack's other processes (not the dev ` +
-        `server): ${mb(peakStack)}. Whole run: this process ${mb(peakRss)} (stack + benchmark, sampled every ` +
+        `server): ${mb(peakStack)}. The stack's other processes (the ledger host with PGlite): ` +
+        `${mb(othersAtSustainedStart)} when the sustained governed run started, ${mb(peakOthersRss)} at most. ` +
+        `Whole run: this process ${mb(peakRss)} (stack + benchmark, sampled every ` +
         `100 ms); Temporal dev server ${peakDevServerRss ? mb(peakDevServerRss) : 'n/a'} (sampled every 0.5-1 s ` +
         `after start-up); child processes at start-up (dev server, PGlite initdb, workflow bundling): ` +
         `${mb(startupChildPeak)}`,
@@ -473,6 +480,10 @@ async function main(): Promise<number> {
         direct_stream_ttft_p50_c1: ttftDirect.p50,
         governed_stream_ttft_p50_c1: ttftGoverned.p50,
         process_cpu_ms_per_governed: perRequest(governedSustained.cpu.processMs, governedDone),
+        others_cpu_ms_per_governed: perRequest(governedSustained.cpu.othersMs, governedDone),
+        others_rss_at_sustained_start_mb: othersAtSustainedStart / 1024 / 1024,
+        others_peak_rss_mb: peakOthersRss / 1024 / 1024,
+        process_peak_rss_mb: peakRss / 1024 / 1024,
         process_cpu_ms_per_floor: perRequest(floorSustained.cpu.processMs, floorDone),
         process_cpu_ms_per_direct: directCpuPerRequest,
         ledger_transactions_per_governed: transactionsPerGoverned,

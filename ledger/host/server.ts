@@ -6,10 +6,17 @@
  * transactions (a client's uncommitted rows would be visible to, and could be committed or rolled back
  * by, another), and not even one extended-protocol query (Parse/Bind/Execute/Sync of two clients mixed
  * would run one client's statement with the other's parameters). So a connection takes PGlite
- * exclusively with its first message and keeps it until the backend reports ReadyForQuery with status
- * idle ('I'): a lone query holds it from Parse to Sync, a transaction from BEGIN to COMMIT/ROLLBACK.
- * Waiting connections are served first come, first served. A connection that goes away while it holds
- * PGlite has its open query ended (Sync) and its transaction rolled back before the next one runs.
+ * exclusively with its first message and keeps it until the backend's answer ends with ReadyForQuery
+ * with status idle ('I'): a lone query holds it from Parse to Sync, a transaction from BEGIN to
+ * COMMIT/ROLLBACK. Waiting connections are served first come, first served. A connection that goes away
+ * while it holds PGlite has its open query ended (Sync) and its transaction rolled back before the next
+ * one runs.
+ *
+ * Every complete message a connection has buffered goes to PGlite in one call, and its answer back in one
+ * write: `pg` sends a parameterised query's Parse/Bind/Describe/Execute/Sync in one write, so a statement
+ * costs one PGlite call and one write each way, not five. A batch may hold several queries of one client
+ * (a pipeline); the connection keeps PGlite until the answer to its whole batch ends idle, so nothing of
+ * another client runs between them either.
  *
  * Clients authenticate with the host's password (cleartext over the local socket; the password lives
  * in the data folder's lock file, readable by its owner only), then PGlite answers their startup.
@@ -18,10 +25,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
+import { backendOf } from './backend';
+import { Gate } from './gate';
+import { PreparedStatements, type ConnectionStatements } from './prepared';
 import {
   authenticationCleartextPassword,
   CANCEL_REQUEST,
   errorResponse,
+  finalReadyStatus,
+  frontendBatch,
   GSSENC_REQUEST,
   lastReadyStatus,
   nextMessage,
@@ -44,37 +56,14 @@ export interface LedgerServer {
   close(): Promise<void>;
 }
 
-/** First come, first served exclusive ownership of the one PGlite session. */
-class Gate {
-  #owner: object | null = null;
-  #waiting: Array<{ who: object; grant: () => void }> = [];
-
-  owns(who: object): boolean {
-    return this.#owner === who;
-  }
-
-  async acquire(who: object): Promise<void> {
-    if (this.#owner === who) return;
-    if (this.#owner === null) {
-      this.#owner = who;
-      return;
-    }
-    await new Promise<void>((grant) => this.#waiting.push({ who, grant }));
-  }
-
-  release(who: object): void {
-    if (this.#owner !== who) return;
-    const next = this.#waiting.shift();
-    this.#owner = next?.who ?? null;
-    next?.grant();
-  }
-}
-
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
 type Phase = 'startup' | 'password' | 'ready';
+
+/** the most bytes of messages one PGlite call takes from a connection (a larger single message still goes) */
+const MAX_BATCH_BYTES = 1 << 20;
 
 export async function serveLedger(
   db: PGlite,
@@ -87,16 +76,18 @@ export async function serveLedger(
   /** the work of every connection; close() waits for it */
   const pumps = new Set<Promise<void>>();
 
-  async function run(bytes: Uint8Array): Promise<Uint8Array> {
-    return db.execProtocolRaw(bytes);
-  }
+  const run = backendOf(db);
+  const prepared = new PreparedStatements();
 
   function attach(socket: Socket): void {
     sockets.add(socket);
     const self = {};
+    const statements: ConnectionStatements = { unnamed: null };
     let phase: Phase = 'startup';
     let startup: Uint8Array | null = null;
+    /** received and not yet run: `buffer`, then the chunks that `arrived` after it was last looked at */
     let buffer: Buffer = Buffer.alloc(0);
+    let arrived: Buffer[] = [];
     let closed = false;
     let pumping = false;
 
@@ -121,7 +112,8 @@ export async function serveLedger(
         }
       })());
 
-    async function handle(message: FrontendMessage): Promise<void> {
+    /** startup and password: one message at a time, answered here (PGlite only sees the startup) */
+    async function handshake(message: FrontendMessage): Promise<void> {
       if (phase === 'startup') {
         const code = startupCode(message.bytes);
         if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
@@ -137,43 +129,64 @@ export async function serveLedger(
         socket.write(authenticationCleartextPassword());
         return;
       }
-      if (phase === 'password') {
-        const given = message.type === 'p' ? digest(passwordOf(message.bytes)) : Buffer.alloc(32);
-        if (message.type !== 'p' || !timingSafeEqual(given, expected)) {
-          end(errorResponse('28P01', 'password authentication failed for the ledger host'));
-          return;
-        }
-        phase = 'ready';
-        await exclusive(startup ?? new Uint8Array());
+      const given = message.type === 'p' ? digest(passwordOf(message.bytes)) : Buffer.alloc(32);
+      if (message.type !== 'p' || !timingSafeEqual(given, expected)) {
+        end(errorResponse('28P01', 'password authentication failed for the ledger host'));
         return;
       }
-      if (message.type === 'X') {
-        end();
-        return;
-      }
-      await exclusive(message.bytes);
+      phase = 'ready';
+      await exclusive(Buffer.from(startup ?? new Uint8Array()), true);
     }
 
-    async function exclusive(bytes: Uint8Array): Promise<void> {
-      await gate.acquire(self);
+    /** runs `messages` once this connection owns PGlite; lets go when the answer ends idle */
+    async function exclusive(messages: Buffer, isStartup = false): Promise<void> {
+      const turn = gate.acquire(self);
+      if (turn) await turn;
       if (closed) return;
-      const output = await run(bytes);
-      if (socket.writable) socket.write(Buffer.from(output));
-      if (lastReadyStatus(output).status === 'I') gate.release(self);
+      const output = isStartup ? await run(messages) : await prepared.run(messages, statements, run);
+      if (output.length > 0 && socket.writable) socket.write(output);
+      if (finalReadyStatus(output) !== 'I') return;
+      if (prepared.hasStale) await prepared.deallocateStale(run);
+      gate.release(self);
+    }
+
+    /** what arrived since the last look, joined to what is left over (one copy per look, not per chunk) */
+    function input(): Buffer {
+      if (arrived.length > 0) {
+        buffer =
+          buffer.length === 0 && arrived.length === 1
+            ? (arrived[0] as Buffer)
+            : Buffer.concat([buffer, ...arrived]);
+        arrived = [];
+      }
+      return buffer;
     }
 
     async function pump(): Promise<void> {
       pumping = true;
       try {
         while (!closed) {
-          const next = nextMessage(buffer, phase === 'startup');
-          if (next === null) break;
-          if (next === 'malformed') {
+          if (phase !== 'ready') {
+            const next = nextMessage(input(), phase === 'startup');
+            if (next === null) break;
+            if (next === 'malformed') {
+              end();
+              break;
+            }
+            buffer = buffer.subarray(next.size);
+            await handshake(next.message);
+            continue;
+          }
+          const batch = frontendBatch(input(), MAX_BATCH_BYTES);
+          if (batch === 'malformed') {
             end();
             break;
           }
-          buffer = buffer.subarray(next.size);
-          await handle(next.message);
+          if (batch.consumed === 0) break;
+          const messages = buffer.subarray(0, batch.size);
+          buffer = buffer.subarray(batch.consumed);
+          if (batch.size > 0) await exclusive(messages);
+          if (batch.terminate) end(Buffer.alloc(0)); // after the answers already written
         }
       } catch (error) {
         log(`ledger host: a connection failed: ${String(error)}`);
@@ -192,8 +205,9 @@ export async function serveLedger(
       void work.finally(() => pumps.delete(work));
     };
 
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+      arrived.push(chunk);
       kick();
     });
     socket.on('error', () => undefined);

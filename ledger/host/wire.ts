@@ -38,6 +38,48 @@ export function nextMessage(
   return { message: { type, bytes: buffer.subarray(0, 1 + length) }, size: 1 + length };
 }
 
+/**
+ * The complete messages at the front of `buffer` that go to the backend together: all of them, up to
+ * `maxBytes` (at least one), stopping before a Terminate ('X'). `size` is how many bytes they take,
+ * `terminate` whether a Terminate follows them (it is consumed: `size` excludes it, `consumed` does not).
+ * Nothing complete: size 0.
+ */
+export function frontendBatch(
+  buffer: Buffer,
+  maxBytes: number,
+): { size: number; consumed: number; terminate: boolean } | 'malformed' {
+  let offset = 0;
+  while (buffer.length - offset >= 5) {
+    const length = buffer.readInt32BE(offset + 1);
+    if (length < 4) return 'malformed';
+    if (buffer.length - offset < 1 + length) break;
+    if (buffer[offset] === 0x58 /* X */)
+      return { size: offset, consumed: offset + 1 + length, terminate: true };
+    if (offset > 0 && offset + 1 + length > maxBytes) break;
+    offset += 1 + length;
+  }
+  return { size: offset, consumed: offset, terminate: false };
+}
+
+/**
+ * The transaction status of the backend's output when it ends with ReadyForQuery ('I' idle, 'T' in a
+ * transaction, 'E' in a failed one); null when its last message is anything else (the client's work is
+ * not finished: more of its pipeline ran after its last Sync, or it has not sent one yet).
+ */
+export function finalReadyStatus(output: Uint8Array): string | null {
+  const view = Buffer.from(output.buffer, output.byteOffset, output.byteLength);
+  let offset = 0;
+  let status: string | null = null;
+  while (view.length - offset >= 5) {
+    const length = view.readInt32BE(offset + 1);
+    if (view.length - offset < 1 + length) return null;
+    status =
+      view[offset] === 0x5a /* Z */ && length === 5 ? String.fromCharCode(view[offset + 5] ?? 0) : null;
+    offset += 1 + length;
+  }
+  return offset === view.length ? status : null;
+}
+
 /** The code of an untyped message: a protocol version, or an SSL/GSS/cancel request code. */
 export function startupCode(bytes: Uint8Array): number {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readInt32BE(4);

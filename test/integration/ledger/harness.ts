@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { startLedgerHost, type LedgerHostHandle } from '../../../ledger/host/spawn';
 import type { OpenLedgerOptions } from '../../../ledger/open';
 
 export interface LedgerTestTarget {
@@ -35,6 +36,31 @@ export function pgliteTarget(): LedgerTestTarget {
       return { inMemory: true };
     },
     async cleanup() {
+      await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
+    },
+  };
+}
+
+/**
+ * PGlite through a ledger host (the `pg` driver on its socket, as `up`'s worker and gateway use it): each
+ * database is a temp folder served by a host process of its own.
+ */
+export function ledgerHostTarget(): LedgerTestTarget {
+  const folders: string[] = [];
+  const hosts: LedgerHostHandle[] = [];
+  const served = async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'gg-ledger-host-test-'));
+    folders.push(folder);
+    hosts.push(await startLedgerHost(join(folder, 'ledger')));
+    return { dataDir: folder, databaseUrl: null };
+  };
+  return {
+    driver: 'pglite',
+    multiClient: true,
+    fresh: served,
+    scratch: served,
+    async cleanup() {
+      await Promise.all(hosts.map((host) => host.stop()));
       await Promise.all(folders.map((folder) => rm(folder, { recursive: true, force: true })));
     },
   };
