@@ -4,6 +4,7 @@
  * traffic sees 80% of each limit, so interactive requests of the same team always find room.
  */
 import { modelBucket, teamBucket, type RateLimits } from '../../ledger';
+import type { GovernorConfig } from '../../domain/config';
 import type { CompletionDeps } from './deps';
 import type { CapacityInput, CapacityResult } from './types';
 
@@ -20,21 +21,30 @@ function scaled(limits: RateLimits, percent: number): RateLimits {
   return out;
 }
 
-export async function acquireCapacity(deps: CompletionDeps, input: CapacityInput): Promise<CapacityResult> {
-  const config = deps.config();
-  const team = config.teams.get(input.team);
-  if (!team) throw new Error(`team ${input.team} vanished from the configuration`);
-  const share = input.interactive ? 100 : BATCH_SHARE_PERCENT;
+/** The buckets a request of `team` for `model` is admitted against, at the interactive or the batch share. */
+export function capacityBuckets(
+  config: GovernorConfig,
+  teamName: string,
+  model: string,
+  interactive: boolean,
+) {
+  const team = config.teams.get(teamName);
+  if (!team) throw new Error(`team ${teamName} vanished from the configuration`);
+  const share = interactive ? 100 : BATCH_SHARE_PERCENT;
   const buckets = [
     {
       key: teamBucket(team.name),
       limits: scaled({ rpm: team.rpm, tpm: team.tpm, concurrency: team.concurrency }, share),
     },
   ];
-  const modelLimits = config.groq.limits.get(input.model);
-  if (modelLimits) buckets.push({ key: modelBucket(input.model), limits: scaled({ ...modelLimits }, share) });
+  const modelLimits = config.groq.limits.get(model);
+  if (modelLimits) buckets.push({ key: modelBucket(model), limits: scaled({ ...modelLimits }, share) });
+  return buckets;
+}
+
+export async function acquireCapacity(deps: CompletionDeps, input: CapacityInput): Promise<CapacityResult> {
   const result = await deps.ledger.tryAcquire({
-    buckets,
+    buckets: capacityBuckets(deps.config(), input.team, input.model, input.interactive),
     tokens: input.tokens,
     now: deps.now(),
     leaseId: input.leaseId,
