@@ -55,6 +55,64 @@ export async function openItems(
   });
 }
 
+/**
+ * Claim the calls of a batch's held attempts, in one statement, unless the batch is stopping (cancelled,
+ * paused or past its completion window): then nothing is claimed and `stopping` is true.
+ */
+export async function claimItemCalls(
+  db: SqlQueryable,
+  batchId: string,
+  reservationIds: readonly string[],
+  claimer: string,
+): Promise<{ claimed: Set<string>; stopping: boolean }> {
+  const { rows } = await db.query(
+    `WITH stop AS (
+       SELECT status IN ('cancelling', 'cancelled', 'expired', 'failed') OR paused OR expires_at <= now() AS stopping
+         FROM batches WHERE id = $3
+     ), claimed AS (
+       UPDATE budget_reservations SET call_claimed_at = now(), call_claimed_by = $2, updated_at = now()
+        WHERE id = ANY($1::text[]) AND state = 'held' AND call_claimed_at IS NULL
+          AND NOT COALESCE((SELECT stopping FROM stop), true)
+       RETURNING id
+     )
+     SELECT COALESCE((SELECT stopping FROM stop), true) AS stopping, id FROM (SELECT NULL::text AS id UNION ALL SELECT id FROM claimed) c`,
+    [[...reservationIds], claimer, batchId],
+  );
+  return {
+    stopping: rows[0]?.stopping === true,
+    claimed: new Set(
+      rows.flatMap((row) => (row.id === null || row.id === undefined ? [] : [String(row.id)])),
+    ),
+  };
+}
+
+/**
+ * What sizing a run needs from the ledger, in one statement: the body of the first item from `cursor`
+ * (its model and tokens) and the mean upstream latency of the batch's last (up to 200) items before
+ * `cursor` that succeeded (null when none did yet).
+ */
+export async function runSizingFacts(
+  db: SqlQueryable,
+  batchId: string,
+  cursor: number,
+): Promise<{ body: Record<string, unknown> | null; latencyMs: number | null }> {
+  const { rows } = await db.query(
+    `SELECT (SELECT body FROM batch_items WHERE batch_id = $1 AND seq >= $2 ORDER BY seq LIMIT 1) AS body,
+            (SELECT avg(extract(epoch FROM u.finished_at - u.started_at) * 1000)
+               FROM batch_items i JOIN usage_records u ON u.request_id = $3 || i.custom_id AND u.attempt = i.attempts
+              WHERE i.batch_id = $1 AND i.seq < $2 AND i.seq >= $2 - 200 AND i.state = 'succeeded'
+                AND u.outcome = 'success' AND u.finished_at IS NOT NULL) AS latency_ms`,
+    [batchId, cursor, `batch:${batchId}:`],
+  );
+  const row = rows[0];
+  const body = row?.body ?? null;
+  const latency = row?.latency_ms;
+  return {
+    body: (typeof body === 'string' ? JSON.parse(body) : body) as Record<string, unknown> | null,
+    latencyMs: latency === null || latency === undefined ? null : Number(latency),
+  };
+}
+
 /** Stores the results of items still pending; gives the seqs it finished. */
 export async function finishItemsIn(
   db: SqlQueryable,

@@ -45,18 +45,3 @@ export async function callClaimedBy(db: SqlQueryable, reservationId: string): Pr
 export async function callWasClaimed(db: SqlQueryable, reservationId: string): Promise<boolean> {
   return (await callClaimedBy(db, reservationId)) !== null;
 }
-
-/** Claim the calls of several held reservations in one statement; gives the ids this call claimed. */
-export async function claimCalls(
-  db: SqlQueryable,
-  reservationIds: readonly string[],
-  claimer: string,
-): Promise<Set<string>> {
-  if (reservationIds.length === 0) return new Set();
-  const { rows } = await db.query<{ id: string }>(
-    `UPDATE budget_reservations SET call_claimed_at = now(), call_claimed_by = $2, updated_at = now()
-      WHERE id = ANY($1::text[]) AND state = 'held' AND call_claimed_at IS NULL RETURNING id`,
-    [[...reservationIds], claimer],
-  );
-  return new Set(rows.map((row) => String(row.id)));
-}

@@ -22,12 +22,12 @@
 import { refusalBody } from '../../domain/api-errors';
 import type { ChatRequest } from '../../domain/chat-request';
 import { EGRESS_CLAIM_SUFFIX } from '../../domain/egress';
+import { groupCommit } from '../../domain/group-commit';
 import { worstCaseCost } from '../../domain/pricing';
 import { promptTokenBound, promptTokenEstimate } from '../../domain/prompt-tokens';
 import { periodOf } from '../../ledger';
-import { finishItemsIn, openItems, type OpenedItem } from '../../ledger/batch-chunk-items';
+import { claimItemCalls, finishItemsIn, openItems, type OpenedItem } from '../../ledger/batch-chunk-items';
 import { BatchStore, type ItemOutcome } from '../../ledger/batches';
-import { claimCalls } from '../../ledger/call-claims';
 import { tryAcquireMany } from '../../ledger/chunk-admission';
 import { bookCompletionsIn, type ChunkBookingItem } from '../../ledger/chunk-booking';
 import { reserveMany } from '../../ledger/chunk-reserve';
@@ -38,6 +38,35 @@ import type { AttemptRef, CallInput, CallResult } from '../completion/types';
 import { bookAnswer, sendClaimedCall, successOf } from '../completion/upstream-call';
 import { batchRequestId, ITEM_MAX_ATTEMPTS, itemAfterCall } from './run-item';
 import type { ChunkInput, ItemInput, ItemResult } from './types';
+
+/** How long an item the stopping batch did not start waits before the workflow looks again. */
+const STOPPING_WAIT_MS = 200;
+
+/** An item's result to store, with the booking of its completion when it has one. */
+interface Finish {
+  seq: number;
+  outcome: ItemOutcome;
+  model: string;
+  booking?: ChunkBookingItem;
+}
+
+/** At most `size` holders at once; `take` waits for a free slot and gives its release. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
 
 /** An item on the chunk's path, with what its call needs. */
 interface Planned {
@@ -117,6 +146,30 @@ async function runOwn(
 ): Promise<Map<number, ItemResult>> {
   const out = new Map<number, Promise<ItemResult>>();
   if (seqs.length === 0) return new Map();
+  try {
+    return await runPhases(deps, runOne, common, seqs, out);
+  } catch (error) {
+    // nothing of the chunk keeps running here when it fails: its retry starts from the ledger
+    await Promise.allSettled(out.values());
+    throw error;
+  }
+}
+
+async function runPhases(
+  deps: CompletionDeps,
+  runOne: (input: ItemInput) => Promise<ItemResult>,
+  common: Omit<ChunkInput, 'seqs'>,
+  seqs: number[],
+  results: Map<number, Promise<ItemResult>>,
+): Promise<Map<number, ItemResult>> {
+  // every result is awaited at the end; until then a failure is kept, not reported as unhandled
+  const out = {
+    set(seq: number, result: Promise<ItemResult>) {
+      result.catch(() => undefined);
+      results.set(seq, result);
+    },
+    has: (seq: number) => results.has(seq),
+  };
   const sql = deps.ledger.sql;
   const config = deps.config();
   const team = config.teams.get(common.team);
@@ -169,9 +222,30 @@ async function runOwn(
   }
   for (const seq of seqs) if (!out.has(seq) && !planned.some((p) => p.seq === seq)) out.set(seq, one(seq));
 
-  const finishes: { seq: number; outcome: ItemOutcome }[] = [];
-  const bookings = new Map<string, ChunkBookingItem[]>();
-  const direct = new Map<number, ItemResult>();
+  // the results stored, and the completions booked with them, a group at a time (see groupCommit)
+  const store = new BatchStore(sql);
+  const finishOne = groupCommit(async (entries: Finish[]): Promise<boolean[]> => {
+    const finished = await sql.transaction(async (tx) => {
+      // the item rows first: only this chunk writes them, so the budget and bucket locks that follow
+      // are held one statement less
+      const stored = await finishItemsIn(tx, common.batchId, entries, new Date(now()));
+      for (const model of new Set(entries.flatMap((entry) => (entry.booking ? [entry.model] : [])))) {
+        const items = entries.flatMap((entry) =>
+          entry.booking && entry.model === model ? [entry.booking] : [],
+        );
+        await bookCompletionsIn(tx, { model, items, now: now() });
+      }
+      return stored;
+    });
+    return entries.map((entry) => finished.has(entry.seq));
+  });
+  const finish = async (entry: Finish): Promise<ItemResult> => {
+    if (await finishOne(entry)) return done(entry.outcome);
+    // finished before by another run: its result stands
+    const after = await store.getItem(common.batchId, entry.seq);
+    return answered(after ?? { state: 'failed', costNanos: 0n });
+  };
+
   if (planned.length > 0) {
     // 2. reserve
     const reserved = await reserveMany(sql, {
@@ -194,17 +268,15 @@ async function runOwn(
         held.push(p);
       } else if (!outcome.ok) {
         const message = budgetRefusalMessage(p.ref, p.amount, outcome, { advice: COMPLETION_BUDGET_ADVICE });
-        finishes.push({
-          seq: p.seq,
-          outcome: {
-            state: 'failed',
-            statusCode: 402,
-            upstreamRequestId: null,
-            response: refusalBody({ code: 'budget_exceeded', message }) as unknown as Record<string, unknown>,
-            error: null,
-            costNanos: 0n,
-          },
-        });
+        const outcomeOf: ItemOutcome = {
+          state: 'failed',
+          statusCode: 402,
+          upstreamRequestId: null,
+          response: refusalBody({ code: 'budget_exceeded', message }) as unknown as Record<string, unknown>,
+          error: null,
+          costNanos: 0n,
+        };
+        out.set(p.seq, finish({ seq: p.seq, outcome: outcomeOf, model: p.ref.model }));
       } else out.set(p.seq, one(p.seq)); // moved on meanwhile (another run): the one-item path knows how
     });
 
@@ -231,83 +303,98 @@ async function runOwn(
           team.name,
           model,
         );
-        if (next.kind === 'wait') direct.set(p.seq, next);
+        if (next.kind === 'wait') out.set(p.seq, Promise.resolve(next));
         else {
           await deps.ledger.release(p.ref.reservationId);
-          finishes.push({ seq: p.seq, outcome: next.outcome });
+          out.set(p.seq, finish({ seq: p.seq, outcome: next.outcome, model }));
         }
       }
     }
 
-    // 4. claim and call
+    // 4. the calls, at most `concurrency` at once, each claimed just before it is made (claims go
+    // together, a group at a time); a completion is booked with its result, the slot freed at once
     if (admitted.length > 0) {
       const target = await deps.groq.callClientFor(common.upstreamKey);
-      const claimed = await claimCalls(
-        sql,
-        admitted.map((p) => p.ref.reservationId),
-        target.viaEgress ? `${deps.identity}${EGRESS_CLAIM_SUFFIX}` : deps.identity,
-      );
-      await Promise.all(
-        admitted.map(async (p) => {
-          if (!claimed.has(p.ref.reservationId)) {
-            out.set(p.seq, one(p.seq)); // claimed by another run: the one-item path recovers it
-            return;
-          }
+      const claimer = target.viaEgress ? `${deps.identity}${EGRESS_CLAIM_SUFFIX}` : deps.identity;
+      // claims go a wave (the calls in flight at once) at a time, the next wave's while this one's
+      // calls start, so a call never waits for its claim and at most two waves are claimed unsent
+      const waveSize = Math.max(1, common.concurrency ?? admitted.length);
+      const waves = new Map<number, Promise<{ claimed: Set<string>; stopping: boolean }>>();
+      const claimWave = (wave: number) => {
+        let claimed = waves.get(wave);
+        if (!claimed) {
+          const ids = admitted.slice(wave * waveSize, (wave + 1) * waveSize).map((p) => p.ref.reservationId);
+          claimed = claimItemCalls(sql, common.batchId, ids, claimer);
+          claimed.catch(() => undefined);
+          waves.set(wave, claimed);
+        }
+        return claimed;
+      };
+      const claim = async (index: number) => {
+        const wave = Math.floor(index / waveSize);
+        if ((wave + 1) * waveSize < admitted.length) void claimWave(wave + 1);
+        const { claimed, stopping } = await claimWave(wave);
+        const id = admitted[index]!.ref.reservationId;
+        return stopping ? 'stopping' : claimed.has(id) ? 'claimed' : 'taken';
+      };
+      const slots = new Slots(Math.max(1, common.concurrency ?? admitted.length));
+      const callOne = async (p: Planned, index: number): Promise<ItemResult> => {
+        const release = await slots.take();
+        let freed = false;
+        const free = () => {
+          if (!freed) release();
+          freed = true;
+        };
+        try {
+          const claimed = await claim(index);
+          // the batch is stopping (cancelled, paused, expired): the item waits, its hold kept until the end
+          if (claimed === 'stopping') return { kind: 'wait', afterMs: STOPPING_WAIT_MS };
+          // claimed by another run: the one-item path recovers it
+          if (claimed === 'taken') return await one(p.seq);
           const call: CallInput = {
             ...p.ref,
             request: p.request,
             maxCompletionTokens: p.maxCompletionTokens,
           };
           const sent = await sendClaimedCall(deps, call, target);
-          let result: CallResult;
           if (sent.kind === 'answer' && sent.answer.status >= 200 && sent.answer.status < 300) {
+            free();
             const success = successOf(deps, p.ref, target.version, sent.answer, sent.startedAt, now());
-            const list = bookings.get(p.ref.model) ?? [];
-            list.push({
-              reservationId: p.ref.reservationId,
-              cost: success.cost,
-              usage: success.usage,
-              leaseId: p.ref.leaseId,
-              actualTokens: success.actualTokens,
-              headers: sent.answer.headers,
+            const next = itemAfterCall(success.result, p.ref.attempt, maxAttempts, team.name, p.ref.model);
+            if (next.kind !== 'finish') throw new Error('a completion finishes its item');
+            return await finish({
+              seq: p.seq,
+              outcome: next.outcome,
+              model: p.ref.model,
+              booking: {
+                reservationId: p.ref.reservationId,
+                cost: success.cost,
+                usage: success.usage,
+                leaseId: p.ref.leaseId,
+                actualTokens: success.actualTokens,
+                headers: sent.answer.headers,
+              },
             });
-            bookings.set(p.ref.model, list);
-            result = success.result;
-          } else if (sent.kind === 'answer') {
-            result = await bookAnswer(deps, p.ref, target.version, sent.answer, sent.startedAt);
-          } else result = sent.result;
-          const next = itemAfterCall(result, p.ref.attempt, maxAttempts, team.name, p.ref.model);
-          if (next.kind === 'wait') direct.set(p.seq, next);
-          else {
-            if (next.release) await deps.ledger.release(p.ref.reservationId);
-            finishes.push({ seq: p.seq, outcome: next.outcome });
           }
-        }),
-      );
+          const result: CallResult =
+            sent.kind === 'answer'
+              ? await bookAnswer(deps, p.ref, target.version, sent.answer, sent.startedAt)
+              : sent.result;
+          free();
+          const next = itemAfterCall(result, p.ref.attempt, maxAttempts, team.name, p.ref.model);
+          if (next.kind === 'wait') return next;
+          if (next.release) await deps.ledger.release(p.ref.reservationId);
+          return await finish({ seq: p.seq, outcome: next.outcome, model: p.ref.model });
+        } finally {
+          free();
+        }
+      };
+      admitted.forEach((p, index) => out.set(p.seq, callOne(p, index)));
     }
   }
 
-  // 5. book and store the results, in one transaction
-  let finished = new Set<number>();
-  if (finishes.length > 0 || bookings.size > 0) {
-    finished = await sql.transaction(async (tx) => {
-      for (const [model, items] of bookings) await bookCompletionsIn(tx, { model, items, now: now() });
-      return finishItemsIn(tx, common.batchId, finishes, new Date(now()));
-    });
-  }
-  const store = new BatchStore(sql);
-  for (const { seq, outcome } of finishes) {
-    // finished before by another run: its result stands
-    const result = finished.has(seq)
-      ? Promise.resolve(done(outcome))
-      : store
-          .getItem(common.batchId, seq)
-          .then((after) => answered(after ?? { state: 'failed', costNanos: 0n }));
-    out.set(seq, result);
-  }
-  for (const [seq, result] of direct) out.set(seq, Promise.resolve(result));
   const final = new Map<number, ItemResult>();
-  const settled = await Promise.allSettled(seqs.map(async (seq) => [seq, await out.get(seq)!] as const));
+  const settled = await Promise.allSettled(seqs.map(async (seq) => [seq, await results.get(seq)!] as const));
   const failed = settled.find((outcome) => outcome.status === 'rejected');
   if (failed) throw failed.reason;
   for (const outcome of settled) {

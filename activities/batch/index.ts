@@ -14,6 +14,7 @@ import {
 import { runItem, withHeartbeat } from './run-item';
 import type { BatchRef, ChunkInput, FinishInput, ItemInput, ItemResult } from './types';
 import { runChunkTogether } from './chunk-path';
+import { planBatchRun, type PlanInput } from './plan';
 import { validateBatch } from './validate';
 
 export function createBatchActivities(deps: CompletionDeps) {
@@ -39,6 +40,7 @@ export function createBatchActivities(deps: CompletionDeps) {
       withHeartbeat(() => runChunkTogether(deps, (item) => runItem(deps, callOnce, item), running, input)),
     pendingBatchItems: (input: { batchId: string; from: number; limit: number }) =>
       new BatchStore(deps.ledger.sql).pendingSeqs(input.batchId, input.from, input.limit),
+    planBatchRun: (input: PlanInput) => planBatchRun(deps, input),
     finishBatch: (input: FinishInput) => finishBatch(deps, input),
     batchTotals: (input: BatchRef) => batchTotals(deps, input.batchId),
     submitGroqBatch: (input: GroqBatchInput) => submitGroqBatch(deps, input),

@@ -84,8 +84,6 @@ describe('the shipped configurations', () => {
       maxBodyBytes: 1048576,
       maxAudioBytes: 26214400,
       maxSpeechCharacters: 10000,
-      batchWindow: 16,
-      batchItemsPerRun: 500,
     });
     expect(config.reports).toEqual({
       schedule: { dayOfWeek: 'MONDAY', hour: 9, minute: 0 },
@@ -174,8 +172,6 @@ describe('defaults', () => {
       maxBodyBytes: 1024 * 1024,
       maxAudioBytes: 25 * 1024 * 1024,
       maxSpeechCharacters: 10_000,
-      batchWindow: 16,
-      batchItemsPerRun: 500,
     });
     expect(config.reports).toEqual({
       schedule: { dayOfWeek: 'MONDAY', hour: 9, minute: 0 },
@@ -223,8 +219,6 @@ describe('defaults', () => {
       maxBodyBytes: 1024 * 1024,
       maxAudioBytes: 25 * 1024 * 1024,
       maxSpeechCharacters: 10_000,
-      batchWindow: 16,
-      batchItemsPerRun: 500,
     });
   });
 });
