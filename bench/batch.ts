@@ -22,7 +22,8 @@ import { startStack, type RunningStack } from '../client/services/stack';
 import type { Client } from '@temporalio/client';
 import type { RunningEmulator } from '../emulator';
 import type { LedgerStore } from '../ledger';
-import { batchWorkflowId } from '../workflows/batch-job-messages';
+import { batchWorkflowId, progressQuery } from '../workflows/batch-job-messages';
+import { countStatements } from './overhead-profile';
 import { startSplitDeployment } from './split-deployment';
 import { benchConfigWithYaml, freePort, table } from './support';
 
@@ -35,8 +36,8 @@ function flags() {
     options: {
       lines: { type: 'string', default: '10000' },
       'latency-ms': { type: 'string', default: '50' },
-      window: { type: 'string', default: '32' },
-      'items-per-run': { type: 'string', default: '500' },
+      window: { type: 'string', default: '' },
+      'items-per-run': { type: 'string', default: '' },
       rpm: { type: 'string', default: '10000000' },
       'worker-process': { type: 'boolean', default: false },
       'worker-node-options': { type: 'string', default: '' },
@@ -44,16 +45,18 @@ function flags() {
     strict: true,
   });
   const number = (name: keyof typeof values) => {
+    if (values[name] === '') return undefined;
     const value = Number(values[name]);
     if (!Number.isSafeInteger(value) || value < 0) throw new Error(`--${name} takes a whole number`);
     return value;
   };
   return {
-    lines: number('lines'),
-    latencyMs: number('latency-ms'),
+    lines: number('lines') ?? 10000,
+    latencyMs: number('latency-ms') ?? 50,
+    /** unset: the workflow sizes it from the limits */
     window: number('window'),
     itemsPerRun: number('items-per-run'),
-    rpm: number('rpm'),
+    rpm: number('rpm') ?? 10_000_000,
     workerProcess: values['worker-process'],
     workerNodeOptions: values['worker-node-options'],
   };
@@ -66,7 +69,11 @@ function batchBenchConfig(dataDir: string, opts: ReturnType<typeof flags>) {
       team.monthlyBudgetUsd = '100000';
     }
     raw.org.monthlyCapUsd = '1000000';
-    raw.gateway = { ...raw.gateway, batchWindow: opts.window, batchItemsPerRun: opts.itemsPerRun };
+    raw.gateway = {
+      ...raw.gateway,
+      ...(opts.window !== undefined ? { batchWindow: opts.window } : {}),
+      ...(opts.itemsPerRun !== undefined ? { batchItemsPerRun: opts.itemsPerRun } : {}),
+    };
   });
 }
 
@@ -88,8 +95,8 @@ async function main(): Promise<number> {
   sampler.unref();
   try {
     out(
-      `bench:batch: ${opts.lines} lines, emulator latency ${opts.latencyMs} ms, window ${opts.window}, ` +
-        `${opts.itemsPerRun} items per run, team rpm ${opts.rpm}; ` +
+      `bench:batch: ${opts.lines} lines, emulator latency ${opts.latencyMs} ms, window ${opts.window ?? 'sized'}, ` +
+        `${opts.itemsPerRun ?? 'sized'} items per run, team rpm ${opts.rpm}; ` +
         `${opts.workerProcess ? `worker process of its own${opts.workerNodeOptions ? ` (NODE_OPTIONS ${opts.workerNodeOptions})` : ''}` : 'one process'}, ` +
         `ledger ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`,
     );
@@ -153,6 +160,8 @@ async function main(): Promise<number> {
       purpose: 'batch',
     });
     const rssBefore = rssNow().tree;
+    // statements of this process's ledger (the worker's, when it runs here), from the batch's start
+    const statements = opts.workerProcess ? undefined : countStatements(ledger);
     const started = performance.now();
     const batch = await groq.batches.create({
       input_file_id: file.id!,
@@ -162,9 +171,18 @@ async function main(): Promise<number> {
     });
     let current = batch;
     let lastPrint = 0;
+    // the window the workflow runs with (the calls in flight at once), as its progress query tells
+    let windowUsed = opts.window;
     while (!['completed', 'failed', 'cancelled', 'expired'].includes(current.status)) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       current = await groq.batches.retrieve(batch.id);
+      if (current.status === 'in_progress') {
+        const progress = await client.workflow
+          .getHandle(batchWorkflowId(batch.id))
+          .query(progressQuery)
+          .catch(() => undefined);
+        if (progress?.window !== undefined) windowUsed = progress.window;
+      }
       if (performance.now() - lastPrint > 10_000) {
         lastPrint = performance.now();
         const counts = current.request_counts!;
@@ -175,6 +193,8 @@ async function main(): Promise<number> {
     }
     const wallS = (performance.now() - started) / 1000;
     const counts = current.request_counts!;
+    const statementCount = statements?.count();
+    statements?.restore();
 
     // events per run of the batch's workflow (every continue-as-new starts a new run)
     const runs: number[] = [];
@@ -183,8 +203,10 @@ async function main(): Promise<number> {
     })) {
       runs.push(execution.historyLength);
     }
-    // ceiling: the window of items in flight, each at least one emulator latency, or the batch share of rpm
-    const byWindow = opts.latencyMs > 0 ? (opts.window * 1000) / opts.latencyMs : Number.POSITIVE_INFINITY;
+    // ceiling: the window actually used (the calls in flight at once), each at least one emulator
+    // latency, or the batch share of rpm, whichever is lower
+    const window = windowUsed ?? 16;
+    const byWindow = opts.latencyMs > 0 ? (window * 1000) / opts.latencyMs : Number.POSITIVE_INFINITY;
     const byRpm = (Math.floor((opts.rpm * BATCH_SHARE_PERCENT) / 100) || 1) / 60;
     const ceilingRate = Math.min(byWindow, byRpm);
     const ceilingS = opts.lines / ceilingRate;
@@ -203,7 +225,19 @@ async function main(): Promise<number> {
           [
             'items/s vs ceiling',
             '',
-            `${rate.toFixed(1)}/s vs ${ceilingRate.toFixed(1)}/s (${byWindow <= byRpm ? 'window/latency' : 'rpm'} binds)`,
+            `${rate.toFixed(1)}/s vs ${ceilingRate.toFixed(1)}/s (${byWindow <= byRpm ? `window ${window} / latency` : 'rpm'} binds)`,
+          ],
+          [
+            'ledger statements per item',
+            '<= 4',
+            statementCount === undefined
+              ? 'not counted (the worker runs in its own process)'
+              : (statementCount / opts.lines).toFixed(2),
+          ],
+          [
+            'history events per item',
+            '<= 2',
+            runs.length ? (runs.reduce((a, b) => a + b, 0) / opts.lines).toFixed(3) : 'visibility not ready',
           ],
           ...(opts.workerProcess
             ? [
