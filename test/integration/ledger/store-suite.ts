@@ -8,6 +8,7 @@ import { openLedger } from '../../../ledger/open';
 import type { LedgerStore } from '../../../ledger/store';
 import type { LedgerTestTarget } from './harness';
 import { budgetTests } from './suite-budgets';
+import { chunkTests } from './suite-chunks';
 import { keyAndAuditTests } from './suite-keys-audit';
 import { leaseFinishTests } from './suite-lease-finish';
 import { migrationTests } from './suite-migrations';
@@ -38,5 +39,6 @@ export function storeSuite(target: LedgerTestTarget): void {
     leaseFinishTests(ledger);
     keyAndAuditTests(ledger);
     upstreamCallTests(ledger);
+    chunkTests(ledger);
   });
 }
