@@ -177,7 +177,17 @@ async function runPhases(
   const maxAttempts = common.maxAttempts ?? ITEM_MAX_ATTEMPTS;
   const now = () => deps.now();
   const period = periodOf(new Date(now()), config.org.timezone);
-  const one = (seq: number) => runOne({ ...common, seq });
+  // the chunk's calls in flight at once, the one-item path's included
+  const slots = new Slots(Math.max(1, common.concurrency ?? seqs.length));
+  const alone = (seq: number) => runOne({ ...common, seq });
+  const one = async (seq: number): Promise<ItemResult> => {
+    const release = await slots.take();
+    try {
+      return await alone(seq);
+    } finally {
+      release();
+    }
+  };
 
   // 1. open
   const opened = await openItems(sql, common.batchId, seqs);
@@ -337,7 +347,6 @@ async function runPhases(
         const id = admitted[index]!.ref.reservationId;
         return stopping ? 'stopping' : claimed.has(id) ? 'claimed' : 'taken';
       };
-      const slots = new Slots(Math.max(1, common.concurrency ?? admitted.length));
       const callOne = async (p: Planned, index: number): Promise<ItemResult> => {
         const release = await slots.take();
         let freed = false;
@@ -350,7 +359,7 @@ async function runPhases(
           // the batch is stopping (cancelled, paused, expired): the item waits, its hold kept until the end
           if (claimed === 'stopping') return { kind: 'wait', afterMs: STOPPING_WAIT_MS };
           // claimed by another run: the one-item path recovers it
-          if (claimed === 'taken') return await one(p.seq);
+          if (claimed === 'taken') return await alone(p.seq);
           const call: CallInput = {
             ...p.ref,
             request: p.request,
