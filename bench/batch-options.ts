@@ -19,8 +19,9 @@ export const BENCH_MODEL = 'llama-3.1-8b-instant';
 export interface BatchBenchOptions {
   lines: number;
   latencyMs: number;
-  window: number;
-  itemsPerRun: number;
+  /** unset: the workflow sizes it from the limits */
+  window: number | undefined;
+  itemsPerRun: number | undefined;
   rpm: number;
   limits: 'developer plan' | 'raised' | 'custom';
   workerProcess: boolean;
@@ -41,8 +42,8 @@ export function batchBenchOptions(argv: string[]): BatchBenchOptions {
     options: {
       lines: { type: 'string', default: '10000' },
       'latency-ms': { type: 'string', default: '50' },
-      window: { type: 'string', default: '32' },
-      'items-per-run': { type: 'string', default: '500' },
+      window: { type: 'string' },
+      'items-per-run': { type: 'string' },
       rpm: { type: 'string' },
       'raised-limits': { type: 'boolean', default: false },
       'worker-process': { type: 'boolean', default: false },
@@ -65,8 +66,8 @@ export function batchBenchOptions(argv: string[]): BatchBenchOptions {
   return {
     lines: number('lines'),
     latencyMs: number('latency-ms'),
-    window: number('window'),
-    itemsPerRun: number('items-per-run'),
+    window: values.window !== undefined ? number('window') : undefined,
+    itemsPerRun: values['items-per-run'] !== undefined ? number('items-per-run') : undefined,
     rpm: values.rpm !== undefined ? number('rpm') : raised ? HUGE.rpm : DEVELOPER_PLAN_RPM,
     limits: values.rpm !== undefined ? 'custom' : raised ? 'raised' : 'developer plan',
     workerProcess: values['worker-process'] === true,

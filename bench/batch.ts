@@ -51,8 +51,8 @@ function batchBenchConfig(dataDir: string, opts: BatchBenchOptions, fileBytes: n
     raw.org.monthlyCapUsd = '10000000';
     raw.gateway = {
       ...raw.gateway,
-      batchWindow: opts.window,
-      batchItemsPerRun: opts.itemsPerRun,
+      ...(opts.window !== undefined ? { batchWindow: opts.window } : {}),
+      ...(opts.itemsPerRun !== undefined ? { batchItemsPerRun: opts.itemsPerRun } : {}),
       maxBatchFileBytes: Math.max(DEFAULT_MAX_BATCH_FILE_BYTES, fileBytes),
     };
   });
@@ -157,8 +157,8 @@ async function main(): Promise<number> {
   let sampler: RssSampler | undefined;
   try {
     out(
-      `bench:batch: ${opts.lines} lines, emulator latency ${opts.latencyMs} ms, window ${opts.window}, ` +
-        `${opts.itemsPerRun} items per run, ${opts.limits} limits (team rpm ${opts.rpm}); ` +
+      `bench:batch: ${opts.lines} lines, emulator latency ${opts.latencyMs} ms, window ${opts.window ?? 'sized'}, ` +
+        `${opts.itemsPerRun ?? 'sized'} items per run, ${opts.limits} limits (team rpm ${opts.rpm}); ` +
         `${opts.workerProcess ? `worker process of its own${opts.workerNodeOptions ? ` (NODE_OPTIONS ${opts.workerNodeOptions})` : ''}` : 'one process'}, ` +
         `ledger ${mode === 'postgres' ? 'PostgreSQL' : 'PGlite'}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`,
     );
@@ -194,11 +194,14 @@ async function main(): Promise<number> {
       metadata: { mode: 'realtime' },
     });
     let progress: BatchProgress | null = null;
+    let windowUsed = opts.window;
     let lastPrint = performance.now();
     let cancelled = false;
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       progress = (await progressOf(client, batch.id)) ?? progress;
+      // the window the workflow runs with (the calls in flight at once), as its progress query tells
+      if (progress?.window !== undefined) windowUsed = progress.window;
       if (progress) sampler.done = progress.completed + progress.failed;
       if (progress && FINAL.has(progress.status)) break;
       const elapsedS = (performance.now() - started) / 1000;
@@ -232,8 +235,10 @@ async function main(): Promise<number> {
       runs.push(execution.historyLength);
     }
     const events = runs.reduce((a, b) => a + b, 0);
-    // ceiling: the window of items in flight, each at least one emulator latency, or the batch share of rpm
-    const byWindow = opts.latencyMs > 0 ? (opts.window * 1000) / opts.latencyMs : Number.POSITIVE_INFINITY;
+    // ceiling: the window actually used (the calls in flight at once), each at least one emulator
+    // latency, or the batch share of rpm, whichever is lower
+    const window = windowUsed ?? 16;
+    const byWindow = opts.latencyMs > 0 ? (window * 1000) / opts.latencyMs : Number.POSITIVE_INFINITY;
     const byRpm = (Math.floor((opts.rpm * BATCH_SHARE_PERCENT) / 100) || 1) / 60;
     const ceilingRate = Math.min(byWindow, byRpm);
     const ceilingS = done / ceilingRate;
@@ -262,8 +267,8 @@ async function main(): Promise<number> {
       limits: opts.limits,
       rpm: opts.rpm,
       latency_ms: opts.latencyMs,
-      window: opts.window,
-      items_per_run: opts.itemsPerRun,
+      window,
+      items_per_run: opts.itemsPerRun ?? null,
       load_1m: loadavg()[0],
       cores: cpus().length,
       date: new Date().toISOString(),
@@ -287,7 +292,7 @@ async function main(): Promise<number> {
           [
             'items/s vs ceiling',
             '',
-            `${f1(rate)}/s vs ${f1(ceilingRate)}/s (${byWindow <= byRpm ? 'window/latency' : 'rpm'} binds)`,
+            `${f1(rate)}/s vs ${f1(ceilingRate)}/s (${byWindow <= byRpm ? `window ${window} / latency` : 'rpm'} binds)`,
           ],
           [
             opts.workerProcess ? 'worker peak RSS (the worker process)' : 'peak RSS (the whole process)',

@@ -195,7 +195,7 @@ export type NewBatch = Pick<
   | 'metadata'
 > & { now: Date };
 
-function toItem(row: SqlRow): BatchItem {
+export function toItem(row: SqlRow): BatchItem {
   return {
     seq: asNumber(row.seq, 'seq'),
     line: asNumber(row.line, 'line'),

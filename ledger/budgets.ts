@@ -81,7 +81,7 @@ export interface ScopeSpend {
   unknown: Nanos;
 }
 
-const RESERVATION_COLUMNS = `id, request_id, team, period, amount_nanos, state, settled_nanos, refusal_reason,
+export const RESERVATION_COLUMNS = `id, request_id, team, period, amount_nanos, state, settled_nanos, refusal_reason,
   remaining_nanos, created_at, updated_at, unknown_at, resolved_at`;
 
 export function toReservation(row: SqlRow): Reservation {
@@ -142,7 +142,7 @@ function replay(existing: Reservation, input: ReserveInput): ReserveResult {
   return { ok: true, reservation: existing, replayed: true };
 }
 
-interface LockedBudget {
+export interface LockedBudget {
   committed: Nanos;
   held: Nanos;
 }
@@ -152,7 +152,7 @@ interface LockedBudget {
  * lock in the order of its input, whether it inserts the row or finds it), recording the caller's
  * current limits; returns their locked balances by scope.
  */
-async function lockBudgets(
+export async function lockBudgets(
   tx: SqlQueryable,
   period: string,
   scopes: ReadonlyArray<{ scope: string; limit: Nanos | null }>,
@@ -178,7 +178,11 @@ async function lockBudgets(
   return locked;
 }
 
-function room(limit: Nanos | null, budget: LockedBudget, amount: Nanos): { fits: boolean; remaining: Nanos } {
+export function room(
+  limit: Nanos | null,
+  budget: LockedBudget,
+  amount: Nanos,
+): { fits: boolean; remaining: Nanos } {
   if (limit === null) return { fits: true, remaining: 0n };
   const left = limit - budget.committed - budget.held;
   return { fits: amount <= left, remaining: left > 0n ? left : 0n };

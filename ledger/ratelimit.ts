@@ -68,7 +68,7 @@ function assertTime(name: string, value: number): void {
     throw new RangeError(`${name} must be whole milliseconds >= 0`);
 }
 
-function assertLimits(key: string, limits: RateLimits): void {
+export function assertLimits(key: string, limits: RateLimits): void {
   for (const [name, value] of Object.entries(limits)) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
       throw new RangeError(`bucket ${key}: ${name} must be a whole number >= 0`);
@@ -90,7 +90,7 @@ function upstreamDimension(row: SqlRow, dimension: 'tokens' | 'requests'): Upstr
   };
 }
 
-function upstreamOf(row: SqlRow): UpstreamState {
+export function upstreamOf(row: SqlRow): UpstreamState {
   return {
     tokens: upstreamDimension(row, 'tokens'),
     requests: upstreamDimension(row, 'requests'),
@@ -104,7 +104,7 @@ function upstreamOf(row: SqlRow): UpstreamState {
  */
 export const LOG_KEEP_MS = 2 * MINUTE_MS;
 
-function dayOf(row: SqlRow): DayCounters {
+export function dayOf(row: SqlRow): DayCounters {
   return {
     dayStart: asNumber(row.day_start, 'day_start'),
     dayRequests: asNumber(row.day_requests, 'day_requests'),
@@ -134,7 +134,7 @@ export async function lockBuckets(tx: SqlQueryable, keys: readonly string[]): Pr
 }
 
 /** The bucket's admissions that count in the sliding minute at `now` (clock-ahead rows included). */
-async function recentAdmissions(db: SqlQueryable, bucket: string, now: number): Promise<Admission[]> {
+export async function recentAdmissions(db: SqlQueryable, bucket: string, now: number): Promise<Admission[]> {
   const { rows } = await db.query(
     'SELECT at, tokens FROM rate_admissions WHERE bucket = $1 AND at > $2 ORDER BY at',
     [bucket, now - MINUTE_WINDOW_MS],
@@ -190,7 +190,11 @@ async function admissionReads(
 }
 
 /** Whether one more request of `tokens` tokens fits the bucket's RPM and TPM, given the minute's totals. */
-function minuteFits(limits: RateLimits, used: { requests: number; tokens: number }, tokens: number): boolean {
+export function minuteFits(
+  limits: RateLimits,
+  used: { requests: number; tokens: number },
+  tokens: number,
+): boolean {
   if (limits.rpm !== undefined && used.requests + 1 > limits.rpm) return false;
   return limits.tpm === undefined || used.tokens + tokens <= limits.tpm;
 }

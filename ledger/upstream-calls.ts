@@ -59,6 +59,51 @@ export class UpstreamCallJournal {
     return rowCount === 1;
   }
 
+  /**
+   * `begin` for several calls in one statement: gives the reservation ids begun (an id listed twice is
+   * begun once; a repeated or fenced one is not begun).
+   */
+  async beginMany(
+    entries: readonly { reservationId: string; egress: string; keyVersion: number; leaseMs: number }[],
+  ): Promise<Set<string>> {
+    if (entries.length === 0) return new Set();
+    const { rows } = await this.db.query(
+      `INSERT INTO upstream_calls (reservation_id, state, egress, key_version, lease_until)
+       SELECT v.id, 'sending', v.egress, v.key_version, now() + make_interval(secs => v.lease_ms / 1000)
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::double precision[]) AS v(id, egress, key_version, lease_ms)
+       ON CONFLICT (reservation_id) DO NOTHING
+       RETURNING reservation_id`,
+      [
+        entries.map((entry) => entry.reservationId),
+        entries.map((entry) => entry.egress),
+        entries.map((entry) => entry.keyVersion),
+        entries.map((entry) => entry.leaseMs),
+      ],
+    );
+    return new Set(rows.map((row) => asString(row.reservation_id, 'reservation_id')));
+  }
+
+  /** `answer` for several calls in one statement: gives the reservation ids whose answer landed. */
+  async answerMany(
+    entries: readonly { reservationId: string; answer: UpstreamAnswer }[],
+  ): Promise<Set<string>> {
+    if (entries.length === 0) return new Set();
+    const { rows } = await this.db.query(
+      `UPDATE upstream_calls u
+          SET state = 'answered', status_code = v.status, headers = v.headers::jsonb, body = v.body, updated_at = now()
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS v(id, status, headers, body)
+        WHERE u.reservation_id = v.id AND u.state = 'sending'
+        RETURNING u.reservation_id`,
+      [
+        entries.map((entry) => entry.reservationId),
+        entries.map((entry) => entry.answer.status),
+        entries.map((entry) => JSON.stringify(entry.answer.headers)),
+        entries.map((entry) => entry.answer.body),
+      ],
+    );
+    return new Set(rows.map((row) => asString(row.reservation_id, 'reservation_id')));
+  }
+
   /** Groq answered: kept until the attempt is booked. False when the row is no longer `sending` (abandoned). */
   async answer(reservationId: string, answer: UpstreamAnswer): Promise<boolean> {
     const { rowCount } = await this.db.query(

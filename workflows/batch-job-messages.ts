@@ -22,6 +22,8 @@ export interface BatchProgress {
   spendNanos: string;
   /** items running now */
   inFlight: number;
+  /** upstream calls in flight at once, when the run was sized by the limits */
+  window?: number;
 }
 
 export const progressQuery = defineQuery<BatchProgress>('progress');

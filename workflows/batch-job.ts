@@ -80,6 +80,8 @@ export function chunkSizeFor(window: number): number {
   return Math.max(1, Math.min(MAX_CHUNK, Math.ceil(window / 4)));
 }
 const CHUNKS_PATCH = 'batch-item-chunks';
+/** runs sized by the limits (planBatchRun), their chunks with a share of the window's calls each */
+const SIZED_PATCH = 'batch-sized-chunks';
 
 const PAGE = 200;
 const UPSTREAM_FINAL = ['completed', 'failed', 'expired', 'cancelled'];
@@ -139,13 +141,13 @@ async function groqBatch(
 }
 
 export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
-  const window = input.window ?? 16;
-  const itemsPerRun = input.itemsPerRun ?? 500;
   let state = input.state;
   let status: BatchProgress['status'] = state ? 'in_progress' : 'validating';
   let cancelRequested = state?.cancelRequested ?? false;
   let paused = state?.paused ?? false;
   let inFlight = 0;
+  /** upstream calls in flight at once, when the run was sized by the limits */
+  let callWindow: number | undefined = undefined;
 
   setHandler(cancelBatchSignal, () => {
     cancelRequested = true;
@@ -161,6 +163,7 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
     failed: state?.failed ?? 0,
     spendNanos: state?.spendNanos ?? '0',
     inFlight,
+    ...(callWindow !== undefined ? { window: callWindow } : {}),
   }));
 
   if (!state) {
@@ -203,27 +206,53 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
     upstreamKey: run.upstreamKey,
   };
 
+  // Sized runs: window, chunks and items per run from the limits, the latency and the history budget
+  // (planBatchRun); each chunk runs its items with its share of the window's calls in flight.
+  const sized = patched(SIZED_PATCH);
+  const plan = sized
+    ? await steps.planBatchRun({
+        batchId: input.batchId,
+        team: run.team,
+        cursor: run.cursor,
+        ...(input.window !== undefined ? { window: input.window } : {}),
+        ...(input.itemsPerRun !== undefined ? { itemsPerRun: input.itemsPerRun } : {}),
+      })
+    : undefined;
+  callWindow = plan?.window;
+  /** items in flight at once: a sized run keeps its chunks in flight full */
+  const window = plan ? plan.chunksInFlight * plan.chunkSize : (input.window ?? 16);
+  const itemsPerRun = plan ? plan.itemsPerRun : (input.itemsPerRun ?? 500);
+  const pageSize = plan ? plan.page : PAGE;
+
   // Chunks: an item that is ready to run joins a queue; whatever the queue holds when the workflow's
-  // other code has settled goes out as chunks of at most `chunkSize` items.
+  // other code has settled goes out as chunks of at most `chunkSize` items. A sized run sends full
+  // chunks, and a partial one only when it asks (`flushWanted`: no room left, a page to read, the
+  // run's end, an item back from waiting).
   const chunked = patched(CHUNKS_PATCH);
-  const chunkSize = chunkSizeFor(window);
+  const chunkSize = plan ? plan.chunkSize : chunkSizeFor(window);
   const queued: { seq: number; resolve: (result: ItemResult) => void; reject: (error: unknown) => void }[] =
     [];
+  let flushWanted = false;
   const dispatch = async (): Promise<void> => {
     for (;;) {
-      await condition(() => queued.length > 0);
+      await condition(() =>
+        plan ? queued.length >= chunkSize || (flushWanted && queued.length > 0) : queued.length > 0,
+      );
       const chunk = queued.splice(0, chunkSize);
-      void chunks.runBatchItems({ ...item, seqs: chunk.map((entry) => entry.seq) }).then(
+      if (queued.length === 0) flushWanted = false;
+      const seqs = chunk.map((entry) => entry.seq);
+      void chunks.runBatchItems({ ...item, seqs, ...(plan ? { concurrency: plan.concurrency } : {}) }).then(
         (results) => chunk.forEach((entry, n) => entry.resolve(results[n]!)),
         (error: unknown) => chunk.forEach((entry) => entry.reject(error)),
       );
     }
   };
   if (chunked) void dispatch();
-  const runOnce = (seq: number): Promise<ItemResult> =>
-    chunked
-      ? new Promise((resolve, reject) => queued.push({ seq, resolve, reject }))
-      : items.runBatchItem({ ...item, seq });
+  const runOnce = (seq: number, again = false): Promise<ItemResult> => {
+    if (!chunked) return items.runBatchItem({ ...item, seq });
+    if (again) flushWanted = true;
+    return new Promise((resolve, reject) => queued.push({ seq, resolve, reject }));
+  };
 
   const record = (result: Extract<ItemResult, { kind: 'done' }>) => {
     if (result.state === 'succeeded') run.completed++;
@@ -234,8 +263,8 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
   /** One item until it is finished, or until the batch stops taking new work (it stays pending). */
   const runItem = async (seq: number): Promise<void> => {
     try {
-      for (;;) {
-        const result = await runOnce(seq);
+      for (let again = false; ; again = true) {
+        const result = await runOnce(seq, again);
         if (result.kind === 'done') {
           record(result);
           return;
@@ -258,20 +287,24 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
       await condition(() => !paused || cancelRequested, Math.max(1, run.expiresAtMs - Date.now()));
       continue;
     }
+    flushWanted = true;
     const page = await steps.pendingBatchItems({
       batchId: input.batchId,
       from: run.cursor,
-      limit: Math.min(PAGE, itemsPerRun - startedThisRun),
+      limit: Math.min(pageSize, itemsPerRun - startedThisRun),
     });
+    flushWanted = false;
     if (page.length === 0) {
       exhausted = true;
       break;
     }
     for (const seq of page) {
+      if (!(inFlight < window)) flushWanted = true;
       const room = await condition(
         () => (inFlight < window && !paused) || stopping(),
         Math.max(1, run.expiresAtMs - Date.now()),
       );
+      flushWanted = false;
       if (!room || stopping() || paused) break;
       inFlight++;
       startedThisRun++;
@@ -280,6 +313,7 @@ export async function batchJob(input: BatchJobInput): Promise<BatchJobResult> {
     }
   }
   // let the items in flight finish (an expired batch lets them finish too)
+  flushWanted = true;
   await condition(() => inFlight === 0);
 
   if (!exhausted && !stopping()) {

@@ -13,7 +13,8 @@ import {
 } from './groq-batch';
 import { runItem, withHeartbeat } from './run-item';
 import type { BatchRef, ChunkInput, FinishInput, ItemInput, ItemResult } from './types';
-import { runChunk } from './run-chunk';
+import { runChunkTogether } from './chunk-path';
+import { planBatchRun, type PlanInput } from './plan';
 import { validateBatch } from './validate';
 
 export function createBatchActivities(deps: CompletionDeps) {
@@ -34,9 +35,12 @@ export function createBatchActivities(deps: CompletionDeps) {
   return {
     validateBatch: (input: BatchRef) => validateBatch(deps, input),
     runBatchItem: (input: ItemInput) => withHeartbeat(() => runItemOnce(input)),
-    runBatchItems: (input: ChunkInput) => withHeartbeat(() => runChunk(runItemOnce, input)),
+    // the chunk's ledger work together; its items that leave the chunk's path run on their own
+    runBatchItems: (input: ChunkInput) =>
+      withHeartbeat(() => runChunkTogether(deps, (item) => runItem(deps, callOnce, item), running, input)),
     pendingBatchItems: (input: { batchId: string; from: number; limit: number }) =>
       new BatchStore(deps.ledger.sql).pendingSeqs(input.batchId, input.from, input.limit),
+    planBatchRun: (input: PlanInput) => planBatchRun(deps, input),
     finishBatch: (input: FinishInput) => finishBatch(deps, input),
     batchTotals: (input: BatchRef) => batchTotals(deps, input.batchId),
     submitGroqBatch: (input: GroqBatchInput) => submitGroqBatch(deps, input),

@@ -50,6 +50,61 @@ export async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * What a call's result makes of an item: finished with an outcome (`release`: its hold is returned
+ * first, the request never fits the rate limits), or wait and run again after `afterMs`.
+ */
+export function itemAfterCall(
+  result: CallResult,
+  attempt: number,
+  maxAttempts: number,
+  team: string,
+  model: string,
+): { kind: 'finish'; outcome: ItemOutcome; release: boolean } | { kind: 'wait'; afterMs: number } {
+  const finish = (outcome: ItemOutcome, release = false) => ({ kind: 'finish' as const, outcome, release });
+  switch (result.kind) {
+    case 'not_admitted':
+      if (result.retryAfterMs !== null) return { kind: 'wait', afterMs: Math.max(50, result.retryAfterMs) };
+      return finish(
+        {
+          state: 'failed',
+          statusCode: 429,
+          upstreamRequestId: null,
+          response: refusalBody({
+            code: 'rate_limit_exceeded',
+            message: `The request is larger than a rate limit of team ${team} or model ${model} allows.`,
+          }) as unknown as Record<string, unknown>,
+          error: null,
+          costNanos: 0n,
+        },
+        true,
+      );
+    case 'success':
+      return finish({
+        state: 'succeeded',
+        statusCode: 200,
+        upstreamRequestId: result.upstreamRequestId,
+        response: result.completion,
+        error: null,
+        costNanos: BigInt(result.usage.costNanos),
+      });
+    case 'unknown':
+      return { kind: 'wait', afterMs: backoffMs(attempt) };
+    case 'upstream_error':
+      if (result.retryable && attempt < maxAttempts) {
+        return { kind: 'wait', afterMs: result.retryAfterMs ?? backoffMs(attempt) };
+      }
+      return finish({
+        state: 'failed',
+        statusCode: result.status,
+        upstreamRequestId: null,
+        response: result.body as unknown as Record<string, unknown>,
+        error: null,
+        costNanos: 0n,
+      });
+  }
+}
+
 /** One item, to the end of its current attempt or until it has to wait (callers heartbeat around it). */
 export async function runItem(
   deps: CompletionDeps,
@@ -110,45 +165,10 @@ export async function runItem(
   const maxAttempts = input.maxAttempts ?? ITEM_MAX_ATTEMPTS;
   /** What a call's result makes of the item: done, or wait and try again. */
   const afterCall = async (result: CallResult, attempt: number, ref: AttemptRef): Promise<ItemResult> => {
-    switch (result.kind) {
-      case 'not_admitted':
-        if (result.retryAfterMs !== null) return { kind: 'wait', afterMs: Math.max(50, result.retryAfterMs) };
-        await deps.ledger.release(ref.reservationId);
-        return finish({
-          state: 'failed',
-          statusCode: 429,
-          upstreamRequestId: null,
-          response: refusalBody({
-            code: 'rate_limit_exceeded',
-            message: `The request is larger than a rate limit of team ${team.name} or model ${model} allows.`,
-          }) as unknown as Record<string, unknown>,
-          error: null,
-          costNanos: 0n,
-        });
-      case 'success':
-        return finish({
-          state: 'succeeded',
-          statusCode: 200,
-          upstreamRequestId: result.upstreamRequestId,
-          response: result.completion,
-          error: null,
-          costNanos: BigInt(result.usage.costNanos),
-        });
-      case 'unknown':
-        return { kind: 'wait', afterMs: backoffMs(attempt) };
-      case 'upstream_error':
-        if (result.retryable && attempt < maxAttempts) {
-          return { kind: 'wait', afterMs: result.retryAfterMs ?? backoffMs(attempt) };
-        }
-        return finish({
-          state: 'failed',
-          statusCode: result.status,
-          upstreamRequestId: null,
-          response: result.body as unknown as Record<string, unknown>,
-          error: null,
-          costNanos: 0n,
-        });
-    }
+    const next = itemAfterCall(result, attempt, maxAttempts, team.name, model);
+    if (next.kind === 'wait') return next;
+    if (next.release) await deps.ledger.release(ref.reservationId);
+    return finish(next.outcome);
   };
 
   // Where did the current attempt get to? (an attempt just started got nowhere yet)

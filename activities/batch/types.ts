@@ -34,6 +34,8 @@ export interface ItemInput {
 /** A chunk of items run by one activity, all at once (the workflow keeps the window) */
 export interface ChunkInput extends Omit<ItemInput, 'seq'> {
   seqs: number[];
+  /** upstream calls of the chunk in flight at once (default: all of them) */
+  concurrency?: number;
 }
 
 export type ItemResult =

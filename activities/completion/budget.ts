@@ -41,9 +41,31 @@ export async function reserveBudget(deps: CompletionDeps, input: ReserveInput): 
     },
   );
   return reserveAmount(deps, input, amount, {
-    advice: 'Lower max_completion_tokens or ask an administrator to raise the budget.',
+    advice: COMPLETION_BUDGET_ADVICE,
   });
 }
+
+/** What a refused hold answers: what the request may cost, what is left and where, what to do. */
+export function budgetRefusalMessage(
+  attempt: { team: string; period: string },
+  amount: Nanos,
+  refusal: { reason: 'team_budget' | 'org_budget'; remaining: Nanos },
+  describe: { what?: string; advice?: string } = {},
+): string {
+  const whose =
+    refusal.reason === 'team_budget'
+      ? `team ${attempt.team}'s monthly budget`
+      : "the organization's monthly cap";
+  return (
+    `This request${describe.what ? ` (${describe.what})` : ''} may cost up to $${formatUsd(amount)}, ` +
+    `more than the $${formatUsd(refusal.remaining)} left in ${whose} for ${attempt.period}.` +
+    (describe.advice ? ` ${describe.advice}` : '')
+  );
+}
+
+/** The advice of a completion's refused hold. */
+export const COMPLETION_BUDGET_ADVICE =
+  'Lower max_completion_tokens or ask an administrator to raise the budget.';
 
 /**
  * Hold `amount` for an attempt against its team's budget and the org's cap; a hold that does not fit is
@@ -70,14 +92,7 @@ export async function reserveAmount(
     orgLimit: config.org.monthlyCapNanos,
   });
   if (result.ok) return { ok: true, reservationId, amountNanos: amount.toString() };
-  const whose =
-    result.reason === 'team_budget'
-      ? `team ${attempt.team}'s monthly budget`
-      : "the organization's monthly cap";
-  const message =
-    `This request${describe.what ? ` (${describe.what})` : ''} may cost up to $${formatUsd(amount)}, ` +
-    `more than the $${formatUsd(result.remaining)} left in ${whose} for ${attempt.period}.` +
-    (describe.advice ? ` ${describe.advice}` : '');
+  const message = budgetRefusalMessage(attempt, amount, result, describe);
   await recordRefusal(deps, {
     requestId: attempt.requestId,
     team: attempt.team,

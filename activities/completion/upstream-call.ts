@@ -3,7 +3,7 @@
  * resolved by name, and book the outcome: usage and exact cost for a completion, nothing for a refusal
  * Groq does not bill, and "unknown" (reservation kept, flagged) when nobody can tell whether Groq ran it.
  */
-import { APIConnectionError, APIError } from 'groq-sdk';
+import { APIConnectionError, APIError, type Groq } from 'groq-sdk';
 import type { ApiErrorBody } from '../../domain/api-errors';
 import type { Nanos } from '../../domain/money';
 import { claimedViaEgress, EGRESS_CLAIM_SUFFIX, EGRESS_HEADERS } from '../../domain/egress';
@@ -103,10 +103,57 @@ async function holdAsUnknown(deps: CompletionDeps, ref: AttemptRef): Promise<'un
 }
 
 /** What Groq answered to a call: its status, headers and (parsed) body. */
-interface Answer {
+export interface Answer {
   status: number;
   headers: Headers;
   body: unknown;
+}
+
+/** What booking a successful answer writes (its exact cost and usage row) and what it answers. */
+export function successOf(
+  deps: Pick<CompletionDeps, 'config'>,
+  input: AttemptRef,
+  keyVersion: number,
+  answer: Answer,
+  startedAt: Date,
+  now: number,
+) {
+  const data = answer.body as {
+    usage?: {
+      prompt_tokens?: number;
+      completion_tokens?: number;
+      prompt_tokens_details?: { cached_tokens?: number };
+    };
+    x_groq?: { id?: string };
+  };
+  const promptTokens = data.usage?.prompt_tokens ?? 0;
+  const completionTokens = data.usage?.completion_tokens ?? 0;
+  const cachedTokens = data.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  const cost = costOf(
+    deps.config().pricing,
+    input.model,
+    { promptTokens, completionTokens, cachedTokens },
+    { batch: input.batch },
+  );
+  const upstreamRequestId = answer.headers.get('x-request-id') ?? data.x_groq?.id ?? null;
+  const usage = usageRowOf(input, keyVersion, 'success', {
+    promptTokens,
+    completionTokens,
+    cachedTokens,
+    costNanos: cost,
+    upstreamRequestId,
+    httpStatus: answer.status,
+    startedAt,
+    finishedAt: new Date(now),
+  });
+  const result: Extract<CallResult, { kind: 'success' }> = {
+    kind: 'success',
+    completion: answer.body as Record<string, unknown>,
+    usage: { promptTokens, completionTokens, cachedTokens, costNanos: cost.toString() },
+    upstreamRequestId,
+    keyVersion,
+  };
+  return { cost, usage, actualTokens: promptTokens - cachedTokens + completionTokens, result };
 }
 
 /**
@@ -114,7 +161,7 @@ interface Answer {
  * settlement, Groq's rate-limit headers, the token correction and the lease's end), nothing for an error
  * Groq does not bill. The same for an answer just received and one read back from the egress journal.
  */
-async function bookAnswer(
+export async function bookAnswer(
   deps: CompletionDeps,
   input: AttemptRef,
   keyVersion: number,
@@ -124,51 +171,19 @@ async function bookAnswer(
 ): Promise<CallResult> {
   const now = deps.now();
   if (answer.status >= 200 && answer.status < 300) {
-    const data = answer.body as {
-      usage?: {
-        prompt_tokens?: number;
-        completion_tokens?: number;
-        prompt_tokens_details?: { cached_tokens?: number };
-      };
-      x_groq?: { id?: string };
-    };
-    const promptTokens = data.usage?.prompt_tokens ?? 0;
-    const completionTokens = data.usage?.completion_tokens ?? 0;
-    const cachedTokens = data.usage?.prompt_tokens_details?.cached_tokens ?? 0;
-    const cost = costOf(
-      deps.config().pricing,
-      input.model,
-      { promptTokens, completionTokens, cachedTokens },
-      { batch: input.batch },
-    );
-    const upstreamRequestId = answer.headers.get('x-request-id') ?? data.x_groq?.id ?? null;
+    const success = successOf(deps, input, keyVersion, answer, startedAt, now);
     const booking = await deps.ledger.bookCompletion({
       reservationId: input.reservationId,
-      cost,
-      usage: usageRowOf(input, keyVersion, 'success', {
-        promptTokens,
-        completionTokens,
-        cachedTokens,
-        costNanos: cost,
-        upstreamRequestId,
-        httpStatus: answer.status,
-        startedAt,
-        finishedAt: new Date(now),
-      }),
+      cost: success.cost,
+      usage: success.usage,
       leaseId: input.leaseId,
-      actualTokens: promptTokens - cachedTokens + completionTokens,
+      actualTokens: success.actualTokens,
       model: input.model,
       headers: answer.headers,
       now,
     });
     if (booking.spend) onBooked?.(booking.spend);
-    return {
-      kind: 'success',
-      completion: answer.body as Record<string, unknown>,
-      usage: { promptTokens, completionTokens, cachedTokens, costNanos: cost.toString() },
-      upstreamRequestId,
-      keyVersion,
-    };
+    return success.result;
   }
   // Groq answered with an error: it bills nothing for it
   await deps.ledger.recordUpstreamHeaders(input.model, answer.headers, now);
@@ -350,6 +365,22 @@ async function callUpstream(
     await abandonAttempt(deps, input);
     return { kind: 'unknown' };
   }
+  const sent = await sendClaimedCall(deps, input, { client, version, viaEgress });
+  return sent.kind === 'done'
+    ? sent.result
+    : bookAnswer(deps, input, version, sent.answer, sent.startedAt, onBooked);
+}
+
+/**
+ * The call of a claimed attempt: Groq's answer (a completion or an error Groq sent) to be booked, or,
+ * when no answer came, what the attempt became (booked from the egress journal, or held as unknown).
+ */
+export async function sendClaimedCall(
+  deps: CompletionDeps,
+  input: CallInput,
+  target: { client: Groq; version: number; viaEgress: boolean },
+): Promise<{ kind: 'answer'; answer: Answer; startedAt: Date } | { kind: 'done'; result: CallResult }> {
+  const { client, version, viaEgress } = target;
   const startedAt = new Date(deps.now());
   const body: Record<string, unknown> = {
     ...input.request,
@@ -374,14 +405,11 @@ async function callUpstream(
         journaled,
       )
       .withResponse();
-    return await bookAnswer(
-      deps,
-      input,
-      version,
-      { status: response.status, headers: response.headers, body: data },
+    return {
+      kind: 'answer',
+      answer: { status: response.status, headers: response.headers, body: data },
       startedAt,
-      onBooked,
-    );
+    };
   } catch (error) {
     if (
       error instanceof APIError &&
@@ -389,23 +417,26 @@ async function callUpstream(
       error.status !== undefined &&
       !error.headers?.get(EGRESS_HEADERS.error)
     ) {
-      return bookAnswer(
-        deps,
-        input,
-        version,
-        { status: error.status, headers: error.headers ?? new Headers(), body: { error: error.error } },
+      return {
+        kind: 'answer',
+        answer: {
+          status: error.status,
+          headers: error.headers ?? new Headers(),
+          body: { error: error.error },
+        },
         startedAt,
-      );
+      };
     }
     // no answer (connection broke, timed out): Groq may or may not have run it
     if (viaEgress) {
       // the egress may still have the answer, or know that it never sent the call
       const resumed = await resumeCall(deps, input, { wait: true });
-      if (resumed.kind === 'success' || resumed.kind === 'upstream_error') return resumed;
+      if (resumed.kind === 'success' || resumed.kind === 'upstream_error')
+        return { kind: 'done', result: resumed };
     } else {
       await abandonAttempt(deps, input);
     }
-    return {
+    const result: CallResult = {
       kind: 'upstream_error',
       status: 502,
       body: {
@@ -418,5 +449,6 @@ async function callUpstream(
       retryable: true,
       keyRejected: false,
     };
+    return { kind: 'done', result };
   }
 }

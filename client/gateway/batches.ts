@@ -232,10 +232,13 @@ export async function handleBatches(
       metadata,
       now: new Date(),
     });
+    // unset, the window and the items per run are sized from the limits by the workflow
     const input: BatchJobInput = {
       batchId: batch.id,
-      window: config.gateway.batchWindow,
-      itemsPerRun: config.gateway.batchItemsPerRun,
+      ...(config.gateway.batchWindow !== undefined ? { window: config.gateway.batchWindow } : {}),
+      ...(config.gateway.batchItemsPerRun !== undefined
+        ? { itemsPerRun: config.gateway.batchItemsPerRun }
+        : {}),
     };
     try {
       await deps.temporal.workflow.start('batchJob', {

@@ -212,9 +212,12 @@ const gatewaySchema = z.strictObject({
   maxBatchFileBytes: positiveInt().default(DEFAULT_MAX_BATCH_FILE_BYTES),
   /** text to speech: the longest input, in characters */
   maxSpeechCharacters: positiveInt().default(DEFAULT_MAX_SPEECH_CHARACTERS),
-  /** realtime batches: items in flight per batch, and items a workflow run starts before continuing as new */
-  batchWindow: positiveInt().default(16),
-  batchItemsPerRun: positiveInt().default(500),
+  /**
+   * realtime batches: upstream calls in flight per batch, and items a workflow run starts before
+   * continuing as new; unset, both are sized from the limits (domain/batch-sizing.ts)
+   */
+  batchWindow: positiveInt().optional(),
+  batchItemsPerRun: positiveInt().optional(),
 });
 
 const dayOfWeek = z.string().transform((text, ctx): DayOfWeek => {

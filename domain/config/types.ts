@@ -89,10 +89,10 @@ export interface GatewayConfig {
   maxBatchFileBytes: number;
   /** text to speech: the longest input accepted, in characters */
   maxSpeechCharacters: number;
-  /** realtime batches: items in flight at once per batch (default 16) */
-  batchWindow: number;
-  /** realtime batches: items one workflow run starts before it continues as new (default 500) */
-  batchItemsPerRun: number;
+  /** realtime batches: upstream calls in flight at once per batch (unset: sized from the limits) */
+  batchWindow?: number | undefined;
+  /** realtime batches: items one workflow run starts before it continues as new (unset: sized) */
+  batchItemsPerRun?: number | undefined;
 }
 
 export const DAYS_OF_WEEK = [

@@ -13,6 +13,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EGRESS_HEADERS, EGRESS_LEASE_MARGIN_MS } from '../../domain/egress';
+import { groupCommit } from '../../domain/group-commit';
 import type { UpstreamAnswer, UpstreamCallJournal } from '../../ledger/upstream-calls';
 
 export interface EgressOptions {
@@ -118,6 +119,22 @@ export async function startEgress(options: EgressOptions): Promise<RunningEgress
   const base = options.upstreamBaseUrl.replace(/\/+$/, '');
   const log = options.log ?? (() => undefined);
   const calls = new Set<Promise<void>>();
+  // the journal's begins and answers of calls made at once are written together (group commit); an id
+  // twice in one group counts once (the first), as one statement per call would count it
+  const firstOnly = (entries: { reservationId: string }[], done: Set<string>) => {
+    const seen = new Set<string>();
+    return entries.map(({ reservationId }) => {
+      const first = !seen.has(reservationId);
+      seen.add(reservationId);
+      return first && done.has(reservationId);
+    });
+  };
+  const begin = groupCommit(async (entries: Parameters<UpstreamCallJournal['begin']>[0][]) =>
+    firstOnly(entries, await options.journal.beginMany(entries)),
+  );
+  const answer = groupCommit(async (entries: { reservationId: string; answer: UpstreamAnswer }[]) =>
+    firstOnly(entries, await options.journal.answerMany(entries)),
+  );
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (!tokenMatches(request.headers[EGRESS_HEADERS.token], options.token)) {
@@ -131,7 +148,7 @@ export async function startEgress(options: EgressOptions): Promise<RunningEgress
       const keyVersion = Number(request.headers[EGRESS_HEADERS.keyVersion] ?? 0);
       const begun = await persist(
         () =>
-          options.journal.begin({
+          begin({
             reservationId,
             egress: options.identity,
             keyVersion: Number.isSafeInteger(keyVersion) ? keyVersion : 0,
@@ -145,7 +162,7 @@ export async function startEgress(options: EgressOptions): Promise<RunningEgress
         return;
       }
     }
-    let answer: UpstreamAnswer;
+    let received: UpstreamAnswer;
     try {
       const upstream = await fetch(`${base}${request.url ?? '/'}`, {
         method: request.method ?? 'GET',
@@ -153,7 +170,7 @@ export async function startEgress(options: EgressOptions): Promise<RunningEgress
         ...(body.length > 0 ? { body } : {}),
         signal: AbortSignal.timeout(callTimeoutMs),
       });
-      answer = {
+      received = {
         status: upstream.status,
         headers: answerHeaders(upstream.headers),
         body: await upstream.text(),
@@ -169,8 +186,8 @@ export async function startEgress(options: EgressOptions): Promise<RunningEgress
       );
       return;
     }
-    if (reservationId) await persist(() => options.journal.answer(reservationId, answer), log);
-    reply(response, answer);
+    if (reservationId) await persist(() => answer({ reservationId, answer: received }), log);
+    reply(response, received);
   }
 
   const server = createServer((request, response) => {

@@ -9,6 +9,7 @@ import type { LedgerStore } from '../../../ledger/store';
 import type { LedgerTestTarget } from './harness';
 import { authorizeFastTests } from './suite-authorize-fast';
 import { budgetTests } from './suite-budgets';
+import { chunkTests } from './suite-chunks';
 import { keyAndAuditTests } from './suite-keys-audit';
 import { leaseFinishTests } from './suite-lease-finish';
 import { migrationTests } from './suite-migrations';
@@ -40,5 +41,6 @@ export function storeSuite(target: LedgerTestTarget): void {
     authorizeFastTests(ledger);
     keyAndAuditTests(ledger);
     upstreamCallTests(ledger);
+    chunkTests(ledger);
   });
 }

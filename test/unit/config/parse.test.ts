@@ -85,8 +85,6 @@ describe('the shipped configurations', () => {
       maxAudioBytes: 26214400,
       maxBatchFileBytes: 104857600,
       maxSpeechCharacters: 10000,
-      batchWindow: 16,
-      batchItemsPerRun: 500,
     });
     expect(config.reports).toEqual({
       schedule: { dayOfWeek: 'MONDAY', hour: 9, minute: 0 },
@@ -176,8 +174,6 @@ describe('defaults', () => {
       maxAudioBytes: 25 * 1024 * 1024,
       maxBatchFileBytes: 100 * 1024 * 1024,
       maxSpeechCharacters: 10_000,
-      batchWindow: 16,
-      batchItemsPerRun: 500,
     });
     expect(config.reports).toEqual({
       schedule: { dayOfWeek: 'MONDAY', hour: 9, minute: 0 },
@@ -226,8 +222,6 @@ describe('defaults', () => {
       maxAudioBytes: 25 * 1024 * 1024,
       maxBatchFileBytes: 100 * 1024 * 1024,
       maxSpeechCharacters: 10_000,
-      batchWindow: 16,
-      batchItemsPerRun: 500,
     });
   });
 });
