@@ -9,6 +9,7 @@
  * rate buckets (in the global order).
  */
 import type { Nanos } from '../domain/money';
+import { BOOKED_BUCKET_COLUMNS } from './lease-finish';
 import { correctionOf, modelBucket, observationOf, upstreamChanges } from './ratelimit';
 import { asNullableNumber, asString, type SqlQueryable, type SqlRow } from './sql';
 import type { HeaderSource, UpstreamObservation } from './upstream-headers';
@@ -26,22 +27,8 @@ export interface ChunkBookingItem {
   headers: HeaderSource | UpstreamObservation;
 }
 
-/** The bucket columns the booking writes back, whole (the rows are locked). */
-const COLUMNS = [
-  'day_tokens',
-  'upstream_tokens_observed_at',
-  'upstream_limit_tokens',
-  'upstream_remaining_tokens',
-  'upstream_tokens_reset_at',
-  'upstream_tokens_consumed',
-  'upstream_requests_observed_at',
-  'upstream_limit_requests',
-  'upstream_remaining_requests',
-  'upstream_requests_reset_at',
-  'upstream_requests_consumed',
-  'upstream_blocked_until',
-  'updated_at',
-] as const;
+/** The bucket columns the booking writes back, whole (the rows are locked), as `finishLease` does. */
+const COLUMNS = BOOKED_BUCKET_COLUMNS;
 
 /**
  * Book the chunk inside the open transaction `tx`. Gives the reservation ids it settled (an id settled

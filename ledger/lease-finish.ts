@@ -20,7 +20,7 @@ export interface FinishLeaseInput {
 }
 
 /** The bucket columns the finish writes back, whole: the rows are locked, so absolute values are safe. */
-const COLUMNS = [
+export const BOOKED_BUCKET_COLUMNS = [
   'day_tokens',
   'upstream_tokens_observed_at',
   'upstream_limit_tokens',
@@ -66,9 +66,9 @@ export async function finishLease(tx: SqlQueryable, input: FinishLeaseInput): Pr
     [leaseId, modelKey],
   );
   const keys: string[] = [];
-  const values: Record<(typeof COLUMNS)[number], Array<number | null>> = Object.fromEntries(
-    COLUMNS.map((column) => [column, []]),
-  ) as unknown as Record<(typeof COLUMNS)[number], Array<number | null>>;
+  const values: Record<(typeof BOOKED_BUCKET_COLUMNS)[number], Array<number | null>> = Object.fromEntries(
+    BOOKED_BUCKET_COLUMNS.map((column) => [column, []]),
+  ) as unknown as Record<(typeof BOOKED_BUCKET_COLUMNS)[number], Array<number | null>>;
   const corrected: string[] = [];
   for (const locked of rows) {
     const key = asString(locked.bucket, 'bucket');
@@ -93,23 +93,23 @@ export async function finishLease(tx: SqlQueryable, input: FinishLeaseInput): Pr
       corrected.push(key);
     }
     keys.push(key);
-    for (const column of COLUMNS) values[column].push(numberOrNull(row, column));
+    for (const column of BOOKED_BUCKET_COLUMNS) values[column].push(numberOrNull(row, column));
   }
-  const casts = COLUMNS.map((_column, index) => `$${index + 5}::bigint[]`).join(', ');
-  const sets = COLUMNS.map((column) => `${column} = v.${column}`);
+  const casts = BOOKED_BUCKET_COLUMNS.map((_column, index) => `$${index + 5}::bigint[]`).join(', ');
+  const sets = BOOKED_BUCKET_COLUMNS.map((column) => `${column} = v.${column}`);
   await tx.query(
     `WITH buckets AS (
        UPDATE rate_buckets AS r SET ${sets.join(', ')}
-         FROM unnest($1::text[], ${casts}) AS v(bucket, ${COLUMNS.join(', ')})
+         FROM unnest($1::text[], ${casts}) AS v(bucket, ${BOOKED_BUCKET_COLUMNS.join(', ')})
         WHERE r.bucket = v.bucket
      ), logged AS (
        UPDATE rate_admissions SET tokens = $3::bigint WHERE bucket = ANY($4::text[]) AND lease_id = $2::text
      )
      UPDATE rate_leases
         SET actual_tokens = CASE WHEN bucket = ANY($4::text[]) THEN $3::bigint ELSE actual_tokens END,
-            released_at = COALESCE(released_at, $${COLUMNS.length + 5}::bigint)
+            released_at = COALESCE(released_at, $${BOOKED_BUCKET_COLUMNS.length + 5}::bigint)
       WHERE lease_id = $2::text`,
-    [keys, leaseId, actualTokens, corrected, ...COLUMNS.map((column) => values[column]), now],
+    [keys, leaseId, actualTokens, corrected, ...BOOKED_BUCKET_COLUMNS.map((column) => values[column]), now],
   );
 }
 
