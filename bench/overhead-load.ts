@@ -44,6 +44,39 @@ export async function run(
   return { latencies, errors, errorSamples, elapsedMs: performance.now() - begin };
 }
 
+/**
+ * One call of each sender in turn, `rounds` times, one at a time: every path sees the same moments of a
+ * shared, noisy machine, so their differences hold although the absolute figures drift. Each result's
+ * elapsed time is the sum of its own calls (its rate is one over its mean latency).
+ */
+export async function runInterleaved(
+  sends: ReadonlyArray<() => Promise<unknown>>,
+  rounds: number,
+): Promise<RunResult[]> {
+  const results: RunResult[] = sends.map(() => ({
+    latencies: [],
+    errors: 0,
+    errorSamples: [],
+    elapsedMs: 0,
+  }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [index, send] of sends.entries()) {
+      const result = results[index]!;
+      const t0 = performance.now();
+      try {
+        await send();
+        result.latencies.push(performance.now() - t0);
+      } catch (error) {
+        result.errors++;
+        if (result.errorSamples.length < 3)
+          result.errorSamples.push(String((error as Error).message ?? error).slice(0, 160));
+      }
+      result.elapsedMs += performance.now() - t0;
+    }
+  }
+  return results;
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

@@ -24,7 +24,7 @@ import { startStack, type RunningStack } from '../client/services/stack';
 import { completionWorkflowId } from '../domain/request-ids';
 import { floorSender, floorStartsEagerly, meanHistoryEvents, RecentIds } from './overhead-floor';
 import { writeFigures, type OverheadFigures } from './overhead-json';
-import { mb, ms, run, summarize, type RunResult, type Summary } from './overhead-load';
+import { mb, ms, run, runInterleaved, summarize, type RunResult, type Summary } from './overhead-load';
 import { parseOverheadOptions } from './overhead-options';
 import { createFreshDatabase, type FreshDatabase } from './overhead-postgres';
 import { descendants, rssOf, startCpuWindow, type CpuWindow } from './overhead-procs';
@@ -217,13 +217,24 @@ async function main(): Promise<number> {
     const directCpu = { ms: 0, completed: 0 };
     for (const [index, level] of opts.levels.entries()) {
       const count = opts.requests[index]!;
-      const directWindow = startCpuWindow();
-      const directResult = await run(sendDirect, level, { count });
-      directCpu.ms += directWindow().processMs;
-      directCpu.completed += directResult.latencies.length;
-      const d = note(`direct c=${level}`, directResult);
-      const f = note(`floor c=${level}`, await run(sendFloor, level, { count }));
-      const g = note(`governed c=${level}`, await run(sendGoverned, level, { count }));
+      let results: RunResult[];
+      if (level === 1) {
+        // one request of each path in turn, so the three see the same moments of a shared machine
+        results = await runInterleaved([sendDirect, sendFloor, sendGoverned], count);
+      } else {
+        const directWindow = startCpuWindow();
+        const directResult = await run(sendDirect, level, { count });
+        directCpu.ms += directWindow().processMs;
+        directCpu.completed += directResult.latencies.length;
+        results = [
+          directResult,
+          await run(sendFloor, level, { count }),
+          await run(sendGoverned, level, { count }),
+        ];
+      }
+      const d = note(`direct c=${level}`, results[0]!);
+      const f = note(`floor c=${level}`, results[1]!);
+      const g = note(`governed c=${level}`, results[2]!);
       levels.push({ level, direct: d, floor: f, governed: g });
       for (const [path, s] of [
         ['direct', d],
@@ -255,6 +266,13 @@ async function main(): Promise<number> {
         `  level ${level}: done (direct ${d.rps.toFixed(1)} req/s, floor ${f.rps.toFixed(1)} workflows/s, ` +
           `governed ${g.rps.toFixed(1)} req/s)`,
       );
+    }
+    if (directCpu.completed === 0) {
+      // only interleaved levels ran: the direct call's CPU from a pass of its own
+      const directWindow = startCpuWindow();
+      const directResult = await run(sendDirect, 1, { count: 100 });
+      directCpu.ms += directWindow().processMs;
+      directCpu.completed += directResult.latencies.length;
     }
     const directCpuPerRequest = perRequest(directCpu.ms, directCpu.completed);
 

@@ -102,11 +102,11 @@ export function toReservation(row: SqlRow): Reservation {
   };
 }
 
-function assertNanos(name: string, value: Nanos): void {
+export function assertNanos(name: string, value: Nanos): void {
   if (typeof value !== 'bigint' || value < 0n) throw new RangeError(`${name} must be a bigint >= 0 nanos`);
 }
 
-function assertId(name: string, value: string): void {
+export function assertId(name: string, value: string): void {
   if (typeof value !== 'string' || value.length === 0)
     throw new RangeError(`${name} must be a non-empty string`);
 }

@@ -9,13 +9,21 @@
  * `tryAcquire` bucket rows only, so no transaction ever holds a bucket while it waits for a budget row.
  */
 import type { Nanos } from '../domain/money';
-import { settle } from './budgets';
+import { assertId, assertNanos, settle } from './budgets';
 import { toKey, type GatewayKey } from './keys';
 import { assertPeriod } from './period';
 import { finishLease } from './lease-finish';
-import { asBigint, asNullableString, type SqlClient, type SqlQueryable, type SqlSession } from './sql';
+import {
+  asBigint,
+  asNullableString,
+  asString,
+  type SqlClient,
+  type SqlQueryable,
+  type SqlSession,
+} from './sql';
 import type { HeaderSource, UpstreamObservation } from './upstream-headers';
-import { recordUsage, type UsageAttempt } from './usage';
+import { modelBucket, observationOf, observedColumns, type ObservedDimension } from './ratelimit';
+import { recordUsage, usageParams, type UsageAttempt } from './usage';
 
 /** An open transaction seen as a session, so store functions that open their own run inside it. */
 export function inTransaction(tx: SqlQueryable): SqlSession {
@@ -95,12 +103,61 @@ export interface BookCompletionInput {
 }
 
 /**
- * Book a completed call in one transaction: settle the reservation at the exact cost, write the usage
- * row, feed Groq's rate-limit headers to the model bucket, correct the limiter to the real token count
- * and end the lease. All of it or nothing: a failure leaves the attempt as it was before booking. Gives
- * the spend of the reservation's scopes after the settlement (for the alert check) when it booked.
+ * Book a completed call: settle the reservation at the exact cost, write the usage row, feed Groq's
+ * rate-limit headers to the model bucket, correct the limiter to the real token count and end the lease.
+ * All of it or nothing: a failure leaves the attempt as it was before booking. Gives the spend of the
+ * reservation's scopes after the settlement (for the alert check) when it booked.
+ *
+ * A held reservation is booked in one statement, the ledger function `governor_book_completion`
+ * (migration 0010), which runs the same steps server-side; any other (booked before: a recovering run and
+ * the original both had the answer; or a state that cannot be settled) goes through the transaction of
+ * separate steps, which answers `booked: false` or raises the settlement's error.
  */
 export async function bookCompletion(
+  db: SqlClient | SqlSession,
+  input: BookCompletionInput,
+): Promise<{ booked: boolean; spend?: Map<string, Nanos> }> {
+  assertId('reservationId', input.reservationId);
+  assertNanos('actualCost', input.cost);
+  if (!Number.isSafeInteger(input.actualTokens) || input.actualTokens < 0) {
+    throw new RangeError('actualTokens must be a whole number >= 0');
+  }
+  const observed = observedColumns(observationOf(input.headers, input.now), input.now);
+  const dimension = (seen: ObservedDimension | null) => [
+    seen?.remaining ?? null,
+    seen?.limit ?? null,
+    seen?.resetAt ?? null,
+  ];
+  const usage = usageParams(input.usage);
+  const { rows } = await db.query(
+    `SELECT budget_scope, budget_used FROM governor_book_completion(${placeholders(2 + usage.length + 11)})`,
+    [
+      input.reservationId,
+      input.cost,
+      ...usage,
+      input.leaseId,
+      modelBucket(input.model),
+      input.actualTokens,
+      input.now,
+      ...dimension(observed.tokens),
+      ...dimension(observed.requests),
+      observed.blockedUntil,
+    ],
+  );
+  if (rows.length > 0) {
+    const spend = new Map<string, Nanos>();
+    for (const row of rows) spend.set(asString(row.budget_scope, 'scope'), asBigint(row.budget_used, 'used'));
+    return { booked: true, spend };
+  }
+  return bookInSteps(db, input);
+}
+
+function placeholders(count: number): string {
+  return Array.from({ length: count }, (_, index) => `$${index + 1}`).join(', ');
+}
+
+/** The booking as a transaction of the separate steps (for a reservation that is not held). */
+async function bookInSteps(
   db: SqlClient | SqlSession,
   input: BookCompletionInput,
 ): Promise<{ booked: boolean; spend?: Map<string, Nanos> }> {

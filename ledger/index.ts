@@ -38,5 +38,6 @@ export type { AuditEntry, AuditInput, AuditFilter } from './audit';
 export type { SqlClient, SqlQueryable, SqlSession, SqlResult, SqlDriver } from './sql';
 export type { ClaimResult } from './call-claims';
 export { policySnapshot, spendOfScopes, bookCompletion } from './completion-path';
+export type { FastAuthorizeInput, FastAuthorizeOutcome } from './authorize-fast';
 export type { PolicySnapshot, BookCompletionInput } from './completion-path';
 export type { MetricsSnapshot, UsageMetricRow, RefusalMetricRow } from './metrics';

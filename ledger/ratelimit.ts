@@ -113,7 +113,7 @@ export function dayOf(row: SqlRow): DayCounters {
 }
 
 /** Byte order of the keys, the order of `COLLATE "C"`: the one global order bucket rows are locked in. */
-function byteOrder(a: string, b: string): number {
+export function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
@@ -437,27 +437,68 @@ export async function recordUpstreamHeaders(
  * newer observation replaces an older one per dimension (one older than the stored one is ignored);
  * `upstream_blocked_until` and `updated_at` only ever grow (the caller takes the greater value).
  */
+/** One dimension of an upstream observation, as the bucket's columns store it. */
+export interface ObservedDimension {
+  remaining: number;
+  /** epoch ms after which the observation says nothing any more */
+  resetAt: number;
+  limit: number | null;
+}
+
+/**
+ * What an upstream observation at `now` says, as column values: each dimension Groq reported a remaining
+ * count for, and the end of a retry-after block.
+ */
+export function observedColumns(
+  observation: UpstreamObservation,
+  now: number,
+): { tokens: ObservedDimension | null; requests: ObservedDimension | null; blockedUntil: number | null } {
+  const dimension = (
+    remaining: number | undefined,
+    resetMs: number | undefined,
+    limit: number | undefined,
+    fallbackMs: number,
+  ): ObservedDimension | null =>
+    remaining === undefined
+      ? null
+      : // without a reset time, trust the observation for one minute (tokens) or one day (requests)
+        { remaining, resetAt: now + (resetMs ?? fallbackMs), limit: limit ?? null };
+  return {
+    tokens: dimension(
+      observation.remainingTokens,
+      observation.tokensResetMs,
+      observation.limitTokens,
+      60_000,
+    ),
+    requests: dimension(
+      observation.remainingRequests,
+      observation.requestsResetMs,
+      observation.limitRequests,
+      DAY_MS,
+    ),
+    blockedUntil: observation.retryAfterMs === undefined ? null : now + observation.retryAfterMs,
+  };
+}
+
 export function upstreamChanges(
   row: SqlRow,
   observation: UpstreamObservation,
   now: number,
 ): Record<string, number | null> {
   const changes: Record<string, number | null> = {};
+  const observed = observedColumns(observation, now);
   for (const dimension of ['tokens', 'requests'] as const) {
-    const remaining = dimension === 'tokens' ? observation.remainingTokens : observation.remainingRequests;
-    const resetMs = dimension === 'tokens' ? observation.tokensResetMs : observation.requestsResetMs;
-    const limit = dimension === 'tokens' ? observation.limitTokens : observation.limitRequests;
-    if (remaining === undefined) continue;
+    const seen = observed[dimension];
+    if (seen === null) continue;
     const storedAt = asNullableNumber(row[`upstream_${dimension}_observed_at`], 'observed_at');
     if (storedAt !== null && storedAt > now) continue;
     changes[`upstream_${dimension}_observed_at`] = now;
-    changes[`upstream_remaining_${dimension}`] = remaining;
-    // without a reset time, trust the observation for one minute (tokens) or one day (requests)
-    changes[`upstream_${dimension}_reset_at`] = now + (resetMs ?? (dimension === 'tokens' ? 60_000 : DAY_MS));
-    changes[`upstream_limit_${dimension}`] = limit ?? null;
+    changes[`upstream_remaining_${dimension}`] = seen.remaining;
+    changes[`upstream_${dimension}_reset_at`] = seen.resetAt;
+    changes[`upstream_limit_${dimension}`] = seen.limit;
     changes[`upstream_${dimension}_consumed`] = 0;
   }
-  if (observation.retryAfterMs !== undefined) changes.upstream_blocked_until = now + observation.retryAfterMs;
+  if (observed.blockedUntil !== null) changes.upstream_blocked_until = observed.blockedUntil;
   if (Object.keys(changes).length > 0) changes.updated_at = now;
   return changes;
 }

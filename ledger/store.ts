@@ -30,6 +30,7 @@ import {
   type CreateGatewayKeyInput,
 } from './keys';
 import { callClaimedBy, callWasClaimed, claimCall } from './call-claims';
+import { authorizeFast, type FastAuthorizeInput } from './authorize-fast';
 import { bookCompletion, policySnapshot, spendOfScopes, type BookCompletionInput } from './completion-path';
 import type { MigrationReport } from './migrate';
 import { getTeamPause, listPausedTeams, setTeamPause, type SetPauseInput } from './pauses';
@@ -176,6 +177,10 @@ export class LedgerStore {
   // rate limits
   tryAcquire(input: AcquireInput) {
     return tryAcquire(this.sql, input);
+  }
+  /** the authorize step's happy path in one statement (ledger/authorize-fast.ts) */
+  authorizeFast(input: FastAuthorizeInput) {
+    return authorizeFast(this.sql, input);
   }
   releaseLease(leaseId: string, now: number) {
     return releaseLease(this.sql, leaseId, now);

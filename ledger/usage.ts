@@ -110,13 +110,10 @@ function checkSafe(name: string, value: number): number {
 }
 
 /**
- * Record one upstream attempt. Idempotent on (requestId, attempt): the first write wins and a repeat
- * returns the stored row with inserted: false.
+ * A usage row's values in the column order of its INSERT (request_id ... finished_at), checked: the
+ * period's form, a known outcome, whole non-negative counts and cost, cached tokens within the prompt.
  */
-export async function recordUsage(
-  db: SqlQueryable,
-  attempt: UsageAttempt,
-): Promise<{ inserted: boolean; record: UsageRecord }> {
+export function usageParams(attempt: UsageAttempt): unknown[] {
   assertPeriod(attempt.period);
   if (!OUTCOMES.includes(attempt.outcome)) throw new RangeError(`unknown outcome ${attempt.outcome}`);
   if (typeof attempt.costNanos !== 'bigint' || attempt.costNanos < 0n) {
@@ -125,7 +122,7 @@ export async function recordUsage(
   const prompt = count('promptTokens', attempt.promptTokens);
   const cached = count('cachedTokens', attempt.cachedTokens);
   if (cached > prompt) throw new RangeError('cachedTokens cannot exceed promptTokens');
-  const params = [
+  return [
     attempt.requestId,
     checkSafe('attempt', attempt.attempt),
     attempt.period,
@@ -146,6 +143,17 @@ export async function recordUsage(
     attempt.startedAt,
     attempt.finishedAt ?? null,
   ];
+}
+
+/**
+ * Record one upstream attempt. Idempotent on (requestId, attempt): the first write wins and a repeat
+ * returns the stored row with inserted: false.
+ */
+export async function recordUsage(
+  db: SqlQueryable,
+  attempt: UsageAttempt,
+): Promise<{ inserted: boolean; record: UsageRecord }> {
+  const params = usageParams(attempt);
   const inserted = await db.query(
     `INSERT INTO usage_records (request_id, attempt, period, team, model, key_name, key_version, gateway_key_id,
        reservation_id, prompt_tokens, completion_tokens, cached_tokens, cost_nanos, batch, upstream_request_id,

@@ -1,7 +1,7 @@
 /**
  * Messages of the `governedCompletion` workflow for streamed requests. The gateway learns the
  * admission from the `admission` update (update-with-start; or, where it shares a process with the
- * worker that started the workflow eagerly, from the authorize step itself: domain/admission-board.ts),
+ * worker that started the workflow eagerly, from the authorize step itself: domain/handoff-board.ts),
  * streams from Groq itself so tokens never pass through history, then reports what happened with the
  * `streamFinished` signal.
  */

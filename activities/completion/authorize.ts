@@ -6,20 +6,25 @@
  * refusal row; a refused reservation); one the limiter cannot admit yet keeps its reservation, and the
  * workflow waits for room as it does after a separate admission.
  */
-import { refusalBody, refusalStatus } from '../../domain/api-errors';
-import { reserveBudget } from './budget';
+import { authorizeFast, type KeyTeams } from './authorize-fast';
+import { leaseIdFor, reserveBudget } from './budget';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
+import { refusalAnswer } from './handoffs';
 import { checkPolicy } from './policy';
 import type { AuthorizeInput, AuthorizeResult, StreamAdmission } from './types';
 
-export function leaseIdFor(requestId: string, attempt: number): string {
-  return `${requestId}#${attempt}`;
-}
-
-export async function authorize(deps: CompletionDeps, input: AuthorizeInput): Promise<AuthorizeResult> {
-  const result = await decide(deps, input);
-  if (input.stream) deps.admissions?.announce(input.requestId, streamAdmissionOf(input, result));
+export async function authorize(
+  deps: CompletionDeps,
+  input: AuthorizeInput,
+  keyTeams: KeyTeams,
+): Promise<AuthorizeResult> {
+  // one ledger statement when the key is known here and everything fits at once; else the steps
+  const result = (await authorizeFast(deps, input, keyTeams)) ?? (await decide(deps, input));
+  if (result.ok) keyTeams.set(input.gatewayKeyId, result.policy.team);
+  if (input.stream) deps.handoffs?.admissions.announce(input.requestId, streamAdmissionOf(input, result));
+  // a refusal is the workflow's result: the gateway waiting in this process can answer it now
+  else if (!result.ok) deps.handoffs?.answers.announce(input.requestId, refusalAnswer(result.refusal));
   return result;
 }
 
@@ -33,13 +38,8 @@ export function streamAdmissionOf(
   result: AuthorizeResult,
 ): StreamAdmission | undefined {
   if (!result.ok) {
-    const { refusal } = result;
-    return {
-      admitted: false,
-      status: refusalStatus(refusal.code),
-      error: refusalBody(refusal),
-      ...(refusal.retryAfterSeconds !== undefined ? { retryAfterSeconds: refusal.retryAfterSeconds } : {}),
-    };
+    const { ok: _ok, ...refusal } = refusalAnswer(result.refusal);
+    return { admitted: false, ...refusal };
   }
   if (!result.capacity.admitted) return undefined;
   const { policy } = result;

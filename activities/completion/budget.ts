@@ -9,6 +9,11 @@ export function reservationIdFor(requestId: string, attempt: number): string {
   return `${requestId}#${attempt}`;
 }
 
+/** An attempt's rate-limit lease has the id of its reservation. */
+export function leaseIdFor(requestId: string, attempt: number): string {
+  return reservationIdFor(requestId, attempt);
+}
+
 export async function recordRefusal(
   deps: Pick<CompletionDeps, 'ledger' | 'config' | 'now'>,
   refusal: RefusalRecord,

@@ -3,8 +3,8 @@
  * model, atomically and for every worker process at once (the state lives in the ledger). Batch
  * traffic sees 80% of each limit, so interactive requests of the same team always find room.
  */
-import { modelBucket, teamBucket, type RateLimits } from '../../ledger';
 import type { GovernorConfig } from '../../domain/config';
+import { modelBucket, teamBucket, type BucketRequest, type RateLimits } from '../../ledger';
 import type { CompletionDeps } from './deps';
 import type { CapacityInput, CapacityResult } from './types';
 
@@ -21,17 +21,17 @@ function scaled(limits: RateLimits, percent: number): RateLimits {
   return out;
 }
 
-/** The buckets a request of `team` for `model` is admitted against, at the interactive or the batch share. */
+/** The buckets a request of `team` for `model` is admitted against, with the limits of its share. */
 export function capacityBuckets(
   config: GovernorConfig,
   teamName: string,
   model: string,
   interactive: boolean,
-) {
+): BucketRequest[] {
   const team = config.teams.get(teamName);
   if (!team) throw new Error(`team ${teamName} vanished from the configuration`);
   const share = interactive ? 100 : BATCH_SHARE_PERCENT;
-  const buckets = [
+  const buckets: BucketRequest[] = [
     {
       key: teamBucket(team.name),
       limits: scaled({ rpm: team.rpm, tpm: team.tpm, concurrency: team.concurrency }, share),
@@ -43,8 +43,9 @@ export function capacityBuckets(
 }
 
 export async function acquireCapacity(deps: CompletionDeps, input: CapacityInput): Promise<CapacityResult> {
+  const buckets = capacityBuckets(deps.config(), input.team, input.model, input.interactive);
   const result = await deps.ledger.tryAcquire({
-    buckets: capacityBuckets(deps.config(), input.team, input.model, input.interactive),
+    buckets,
     tokens: input.tokens,
     now: deps.now(),
     leaseId: input.leaseId,

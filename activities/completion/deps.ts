@@ -1,10 +1,9 @@
 /** What the governed-completion activities are built from. */
-import type { AdmissionBoard } from '../../domain/admission-board';
 import type { GovernorConfig } from '../../domain/config';
 import type { LedgerStore } from '../../ledger';
 import type { AlertSink, Logger } from '../alerts';
 import type { GroqClientFactory } from '../groq-client';
-import type { StreamAdmission } from './types';
+import type { CompletionHandoffs } from './types';
 
 export interface CompletionDeps {
   ledger: LedgerStore;
@@ -17,6 +16,6 @@ export interface CompletionDeps {
   now: () => number;
   /** names this worker in call claims, e.g. "worker@host:pid" */
   identity: string;
-  /** where a gateway in this process waits for its streamed requests' admissions (embedded stack) */
-  admissions?: AdmissionBoard<StreamAdmission>;
+  /** where a gateway in this process waits for its requests' admissions and answers (embedded stack) */
+  handoffs?: CompletionHandoffs;
 }

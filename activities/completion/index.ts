@@ -1,6 +1,7 @@
 /** The governed-completion activities, built from their dependencies. */
 import { checkAlerts } from './alerts';
 import { authorize } from './authorize';
+import { KeyTeams } from './authorize-fast';
 import { recordRefusal, reserveBudget } from './budget';
 import { oncePerAttempt } from './call-once';
 import { acquireCapacity } from './capacity';
@@ -24,9 +25,11 @@ export type { CompletionDeps } from './deps';
 export function createCompletionActivities(deps: CompletionDeps) {
   // a second run of the same attempt's call (its workflow task was lost) gets the first run's result
   const callOnce = oncePerAttempt((input) => callGroq(deps, input));
+  // the teams of the keys authorized here, for the authorize step's one-statement path
+  const keyTeams = new KeyTeams();
   return {
     checkPolicy: (input: PolicyInput) => checkPolicy(deps, input),
-    authorize: (input: AuthorizeInput) => authorize(deps, input),
+    authorize: (input: AuthorizeInput) => authorize(deps, input, keyTeams),
     reserveBudget: (input: ReserveInput) => reserveBudget(deps, input),
     acquireCapacity: (input: CapacityInput) => acquireCapacity(deps, input),
     callGroq: (input: CallInput) => callOnce(input),

@@ -4,6 +4,7 @@
  */
 import type { ApiErrorBody, Refusal } from '../../domain/api-errors';
 import type { ChatRequest } from '../../domain/chat-request';
+import type { HandoffBoard } from '../../domain/handoff-board';
 
 export interface PolicyInput {
   requestId: string;
@@ -167,3 +168,20 @@ export interface StreamOutcome {
 export type StreamAdmission =
   | { admitted: true; attempt: AttemptRef; maxCompletionTokens: number }
   | { admitted: false; status: number; error: ApiErrorBody; retryAfterSeconds?: number };
+
+/**
+ * What the gateway answers a (non-streamed) completion with, as the workflow's result will say: the
+ * completion Groq gave, or the refusal or error. A step that settles the workflow's result hands it to a
+ * gateway waiting in the same process (the embedded stack) as soon as its effects are in the ledger.
+ */
+export type CompletionAnswer =
+  | { ok: true; completion: Record<string, unknown>; upstreamRequestId: string | null }
+  | { ok: false; status: number; error: ApiErrorBody; retryAfterSeconds?: number };
+
+/** The boards a worker's completion steps announce on, for a gateway in the same process. */
+export interface CompletionHandoffs {
+  /** streamed requests' admissions, from the authorize step */
+  admissions: HandoffBoard<StreamAdmission>;
+  /** non-streamed requests' answers, from the authorize step (refusals) and the call step */
+  answers: HandoffBoard<CompletionAnswer>;
+}

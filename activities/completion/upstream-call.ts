@@ -13,6 +13,7 @@ import { UpstreamCallJournal } from '../../ledger/upstream-calls';
 import { checkAlerts } from './alerts';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
+import { callAnswer } from './handoffs';
 import type { AttemptRef, CallInput, CallResult } from './types';
 
 /** Groq's answers worth another attempt (the attempt loop's retries). */
@@ -317,18 +318,22 @@ export async function abandonAttempt(
 export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<CallResult> {
   // the booking gives the spend the alerts read
   let spend: ReadonlyMap<string, Nanos> | undefined;
-  const result = await callUpstream(deps, input, (booked) => (spend = booked));
-  if (!input.alerts || result.kind !== 'success') return result;
-  try {
-    await checkAlerts(deps, { team: input.team, period: input.period }, spend);
-    return { ...result, alertsChecked: true };
-  } catch (error) {
-    deps.log.warn('budget alerts after a booking failed; the workflow checks them again', {
-      requestId: input.requestId,
-      error: String(error),
-    });
-    return result;
+  let result = await callUpstream(deps, input, (booked) => (spend = booked));
+  if (input.alerts && result.kind === 'success') {
+    try {
+      await checkAlerts(deps, { team: input.team, period: input.period }, spend);
+      result = { ...result, alertsChecked: true };
+    } catch (error) {
+      deps.log.warn('budget alerts after a booking failed; the workflow checks them again', {
+        requestId: input.requestId,
+        error: String(error),
+      });
+    }
   }
+  // the booked completion (or an error the workflow will not retry) is the workflow's result
+  const answer = callAnswer(result);
+  if (answer) deps.handoffs?.answers.announce(input.requestId, answer);
+  return result;
 }
 
 async function callUpstream(

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { worstCaseAudioSeconds, speechCharacters } from '../../domain/modality-pricing';
+import { decodeUtf8, textFault, type TextFault } from '../../domain/text-input';
 import { wavSecondsBound } from '../../domain/wav';
 import type { AudioParams } from '../../activities/modalities/types';
 import { boundaryOf, MultipartError, parseMultipart, type FormPart } from '../../emulator/multipart';
@@ -24,6 +25,30 @@ import type { GatewayDeps, RequestContext } from './deps';
 /** Room for the multipart framing and the form fields around the file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 const FORMATS = new Set(['json', 'text', 'verbose_json']);
+/** Longest `prompt` form field (Whisper reads only its first 224 tokens) and longest other text field. */
+const MAX_PROMPT_CHARS = 4096;
+const MAX_FIELD_CHARS = 256;
+/** Longest upload file name, as for batch files. */
+const MAX_FILENAME_CHARS = 255;
+
+/**
+ * The form under the gateway's text rule (domain/text-input.ts): every text field valid UTF-8, without
+ * NUL or a lone surrogate, within its bound, and the file's name too; the first fault, or undefined.
+ */
+function formFault(parts: FormPart[]): TextFault | undefined {
+  for (const part of parts) {
+    if (part.filename !== undefined) {
+      const fault = textFault(part.filename, `${part.name}.filename`, MAX_FILENAME_CHARS);
+      if (fault) return fault;
+      continue;
+    }
+    const value = decodeUtf8(part.data);
+    if (value === undefined) return { path: part.name, message: `${part.name} must be valid UTF-8.` };
+    const fault = textFault(value, part.name, part.name === 'prompt' ? MAX_PROMPT_CHARS : MAX_FIELD_CHARS);
+    if (fault) return fault;
+  }
+  return undefined;
+}
 
 /** Reads the body up to `limit` bytes; past it, keeps counting (draining) without keeping anything. */
 async function readUpload(
@@ -98,6 +123,9 @@ export async function handleAudioTranscription(
     if (error instanceof MultipartError) return invalid(error.message, 'file');
     throw error;
   }
+  // before anything is stored or read from the ledger
+  const fault = formFault(parts);
+  if (fault) return invalid(fault.message, fault.path);
   const model = text(parts, 'model');
   if (!model) return invalid("'model' : property 'model' is missing", 'model');
   const file = parts.find((part) => part.name === 'file');

@@ -4,8 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseChatRequest } from '../../domain/chat-request';
-import { completionWorkflowId } from '../../domain/request-ids';
-import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
+import type { CompletionAnswer } from '../../activities/completion/types';
+import type { GovernedCompletionInput } from '../../workflows/governed-completion';
+import { runCompletion } from './completion-run';
 import { sendError, sendJson, sendRefusal, sendUnavailable } from './http';
 import { readJsonBody, refuseBody } from './json-body';
 import type { GatewayDeps, RequestContext } from './deps';
@@ -39,14 +40,9 @@ export async function handleChatCompletion(
   };
   if (parsed.request.stream) return streamChatCompletion(deps, request, response, context, input);
 
-  let result: GovernedCompletionResult;
+  let result: CompletionAnswer;
   try {
-    result = await deps.temporal.workflow.execute('governedCompletion', {
-      taskQueue: deps.taskQueue,
-      workflowId: completionWorkflowId(context.requestId),
-      args: [input],
-      ...(deps.eagerStart ? { requestEagerStart: true } : {}),
-    });
+    result = await runCompletion(deps, context.requestId, input);
   } catch (error) {
     deps.log.warn('completion workflow failed', { requestId: context.requestId, error: String(error) });
     return sendUnavailable(response, context.headers);

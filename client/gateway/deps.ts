@@ -6,8 +6,7 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../activities/alerts';
 import type { GroqClientFactory } from '../../activities/groq-client';
-import type { StreamAdmission } from '../../activities/completion/types';
-import type { AdmissionBoard } from '../../domain/admission-board';
+import type { CompletionHandoffs } from '../../activities/completion/types';
 import type { GovernorConfig } from '../../domain/config';
 import type { Principal } from '../../domain/rbac';
 import type { LedgerStore } from '../../ledger';
@@ -18,12 +17,6 @@ export interface StreamingDeps {
   groq: GroqClientFactory;
   /** names the gateway in reservation claims */
   identity: string;
-  /**
-   * where the authorize step of a workflow started eagerly on this process's worker hands over its
-   * admission (the embedded stack); without it, or when a workflow did not start here, the gateway asks
-   * the workflow with the `admission` update
-   */
-  admissions?: AdmissionBoard<StreamAdmission>;
 }
 
 export interface GatewayDeps {
@@ -34,6 +27,12 @@ export interface GatewayDeps {
   taskQueue: string;
   /** start workflows on a worker in this same process without a server round trip */
   eagerStart?: boolean;
+  /**
+   * where the steps of a workflow started eagerly on this process's worker hand over a streamed
+   * request's admission and a completion's answer (the embedded stack); without it, or when a workflow
+   * did not start here, the gateway asks the workflow (the `admission` update, the workflow's result)
+   */
+  handoffs?: CompletionHandoffs;
   streaming: StreamingDeps;
   log: Logger;
 }

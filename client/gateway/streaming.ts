@@ -55,7 +55,7 @@ async function admit(
   input: GovernedCompletionInput,
 ): Promise<{ admission: StreamAdmission; handle: WorkflowHandle }> {
   const args = [{ ...input, stream: true }];
-  const board = deps.streaming.admissions;
+  const board = deps.handoffs?.admissions;
   if (deps.eagerStart && board) {
     const announced = board.expect(requestId, ANNOUNCED_ADMISSION_WAIT_MS);
     try {
@@ -67,7 +67,7 @@ async function admit(
       });
       // started elsewhere: its step announces nothing here
       if (!handle.eagerlyStarted) announced.cancel();
-      const admission = (await announced.admission) ?? (await askWorkflow(handle));
+      const admission = (await announced.value) ?? (await askWorkflow(handle));
       return { admission, handle };
     } finally {
       announced.cancel();

@@ -25,8 +25,7 @@ import { createAuthenticator } from './gateway-keys';
 import { ensureReportSchedule, REPORT_SCHEDULE_ID } from './report-schedule';
 import type { TemporalTarget } from './temporal-config';
 import type { Upstream } from './upstream';
-import type { AdmissionBoard } from '../../domain/admission-board';
-import type { StreamAdmission } from '../../activities/completion/types';
+import type { CompletionHandoffs } from '../../activities/completion/types';
 
 export type DataConverter = ReturnType<typeof dataConverterFromKeys>;
 
@@ -88,7 +87,7 @@ export async function buildWorker(options: {
   /** the key-rotation activities' dependencies (client/services/key-rotation.ts) */
   rotation?: RotationDeps;
   /** shared with a gateway in this process that starts workflows eagerly on this worker */
-  admissions?: AdmissionBoard<StreamAdmission>;
+  handoffs?: CompletionHandoffs;
 }): Promise<Worker> {
   const { config, ledger, groq, logger } = options;
   return createGovernorWorker({
@@ -106,7 +105,7 @@ export async function buildWorker(options: {
         log: logger,
         now: Date.now,
         identity: processIdentity('worker'),
-        ...(options.admissions ? { admissions: options.admissions } : {}),
+        ...(options.handoffs ? { handoffs: options.handoffs } : {}),
       },
       reports: { ledger, config: () => config, log: logger, now: Date.now },
       ...(options.rotation ? { rotation: options.rotation } : {}),
@@ -125,8 +124,8 @@ export async function buildGateway(options: {
   host?: string;
   /** only when a worker runs in this process on the client's connection */
   eagerStart?: boolean;
-  /** the board that worker's authorize steps announce streamed admissions on */
-  admissions?: AdmissionBoard<StreamAdmission>;
+  /** the boards that worker's steps announce admissions and answers on */
+  handoffs?: CompletionHandoffs;
 }): Promise<RunningGateway> {
   return startGateway(
     {
@@ -136,11 +135,8 @@ export async function buildGateway(options: {
       temporal: options.client,
       taskQueue: TASK_QUEUES.main,
       eagerStart: options.eagerStart ?? false,
-      streaming: {
-        groq: options.groq,
-        identity: processIdentity('gateway'),
-        ...(options.admissions ? { admissions: options.admissions } : {}),
-      },
+      ...(options.handoffs ? { handoffs: options.handoffs } : {}),
+      streaming: { groq: options.groq, identity: processIdentity('gateway') },
       log: options.logger,
     },
     { port: options.port, ...(options.host ? { host: options.host } : {}) },

@@ -23,8 +23,7 @@ import { resolveTemporalTarget, type TemporalTarget } from './temporal-config';
 import { startDevServer, temporalAnswers, type RunningDevServer } from './temporal-dev-server';
 import { keyRotationServices } from './key-rotation';
 import { startUpstream, type Upstream } from './upstream';
-import { AdmissionBoard } from '../../domain/admission-board';
-import type { StreamAdmission } from '../../activities/completion/types';
+import { completionHandoffs } from '../../activities/completion/handoffs';
 
 export interface StackOptions {
   config: GovernorConfig;
@@ -106,8 +105,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const workerConnection: NativeConnection = await connectWorker(target);
     cleanups.push(() => workerConnection.close());
     const groq = groqFactoryFor(upstream);
-    // streamed requests' admissions go from this worker's authorize steps to the gateway in-process
-    const admissions = new AdmissionBoard<StreamAdmission>();
+    // admissions of streamed requests and answers of the others go from this worker's steps to the
+    // gateway in-process
+    const handoffs = completionHandoffs();
     const worker: Worker = await buildWorker({
       connection: workerConnection,
       target,
@@ -117,7 +117,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       dataConverter,
       logger,
       rotation: keys.rotation,
-      admissions,
+      handoffs,
     });
     const workerDone = worker.run();
     cleanups.push(async () => {
@@ -136,7 +136,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       logger,
       port: options.gatewayPort,
       eagerStart: true,
-      admissions,
+      handoffs,
     });
     cleanups.push(() => gateway.close());
     const firstKey = config.upstreamKeys[0]?.name ?? 'default';

@@ -26,14 +26,14 @@ import { activityDeps } from '../../workers/dependencies';
 import { uniqueTaskQueue, workflowBundle } from './temporal';
 
 import { testConfig } from './test-config';
-import { AdmissionBoard } from '../../domain/admission-board';
-import type { StreamAdmission } from '../../activities/completion/types';
+import { completionHandoffs } from '../../activities/completion/handoffs';
+import type { CompletionHandoffs } from '../../activities/completion/types';
 
 export { TEST_CONFIG, testConfig } from './test-config';
 
 export interface CompletionStack {
-  /** with `eager`: the board streamed admissions are announced on */
-  admissions?: AdmissionBoard<StreamAdmission>;
+  /** with `eager`: the boards streamed admissions and answers are announced on */
+  handoffs?: CompletionHandoffs;
   config: GovernorConfig;
   ledger: LedgerStore;
   emulator: RunningEmulator;
@@ -56,7 +56,7 @@ export interface CompletionStackOptions {
   gateway?: boolean;
   /**
    * as the embedded stack runs: the gateway's client shares the worker's connection and starts workflows
-   * eagerly, and streamed admissions go from the authorize step to the gateway in-process
+   * eagerly, and streamed admissions and answers go from the steps to the gateway in-process
    */
   eager?: boolean;
   /** the gateway's key authenticator (default: its 5 s cache) */
@@ -101,7 +101,7 @@ export async function startCompletionStack(
   };
   const codecDir = options.codec ? mkdtempSync(join(tmpdir(), 'gg-stack-codec-')) : undefined;
   const dataConverter = codecDir ? await dataConverterFor({ dataDir: codecDir, env: {} }) : undefined;
-  const admissions = options.eager ? new AdmissionBoard<StreamAdmission>() : undefined;
+  const handoffs = options.eager ? completionHandoffs() : undefined;
   const client =
     dataConverter || options.eager
       ? new Client({
@@ -126,7 +126,7 @@ export async function startCompletionStack(
         log: quiet,
         now: options.now ?? Date.now,
         identity: `test-worker-${process.pid}`,
-        ...(admissions ? { admissions } : {}),
+        ...(handoffs ? { handoffs } : {}),
       },
       ...(rotation ? { rotation: rotation.rotation } : {}),
       ...(dataConverter ? { blobs: blobSealer(dataConverter.payloadCodecs) } : {}),
@@ -141,13 +141,14 @@ export async function startCompletionStack(
         temporal: client,
         taskQueue,
         ...(options.eager ? { eagerStart: true } : {}),
-        streaming: { groq, identity: `test-gateway-${process.pid}`, ...(admissions ? { admissions } : {}) },
+        ...(handoffs ? { handoffs } : {}),
+        streaming: { groq, identity: `test-gateway-${process.pid}` },
         log: quiet,
       })
     : undefined;
   return {
     ...(gateway ? { gateway } : {}),
-    ...(admissions ? { admissions } : {}),
+    ...(handoffs ? { handoffs } : {}),
     ...(dataConverter ? { dataConverter } : {}),
     client,
     config,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { openLedger } from '../../../ledger/open';
 import type { LedgerStore } from '../../../ledger/store';
 import type { LedgerTestTarget } from './harness';
+import { authorizeFastTests } from './suite-authorize-fast';
 import { budgetTests } from './suite-budgets';
 import { chunkTests } from './suite-chunks';
 import { keyAndAuditTests } from './suite-keys-audit';
@@ -37,6 +38,7 @@ export function storeSuite(target: LedgerTestTarget): void {
     usageTests(ledger);
     rateLimitTests(ledger);
     leaseFinishTests(ledger);
+    authorizeFastTests(ledger);
     keyAndAuditTests(ledger);
     upstreamCallTests(ledger);
     chunkTests(ledger);

@@ -212,6 +212,58 @@ describe('speech, audio and responses through the gateway', () => {
     });
   });
 
+  it('refuses form fields that break the text rule with 400 naming the field, storing and calling nothing', async () => {
+    const blobs = async () =>
+      (await stack.ledger.sql.query('SELECT count(*)::int AS n FROM audio_blobs')).rows[0]!.n;
+    const before = { blobs: await blobs(), billed: stack.emulator.billedCalls().length };
+    const nul = await failure(
+      voice.audio.transcriptions.create({
+        file: await toFile(silentWav(2), 'a.wav'),
+        model: WHISPER,
+        prompt: 'names: Ana\u0000Bo',
+      }),
+    );
+    expect(nul).toMatchObject({ status: 400, error: { error: { param: 'prompt' } } });
+    const long = await failure(
+      voice.audio.transcriptions.create({
+        file: await toFile(silentWav(2), 'a.wav'),
+        model: WHISPER,
+        language: 'x'.repeat(257),
+      }),
+    );
+    expect(long).toMatchObject({ status: 400, error: { error: { param: 'language' } } });
+    // bytes that are not UTF-8 in a field, sent as raw multipart
+    const boundary = 'governor-test-boundary';
+    const field = (name: string, value: Buffer) =>
+      Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`),
+        value,
+        Buffer.from('\r\n'),
+      ]);
+    const body = Buffer.concat([
+      field('model', Buffer.from(WHISPER)),
+      field('prompt', Buffer.from([0x61, 0xc3, 0x28])),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n`),
+      Buffer.from('Content-Type: audio/wav\r\n\r\n'),
+      silentWav(2),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const raw = await fetch(`${stack.gateway!.url}/openai/v1/audio/transcriptions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${(await stack.issue('voice')).key}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
+      body,
+    });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toMatchObject({
+      error: { type: 'invalid_request_error', param: 'prompt', message: 'prompt must be valid UTF-8.' },
+    });
+    expect(await blobs()).toBe(before.blobs);
+    expect(stack.emulator.billedCalls().length).toBe(before.billed);
+  });
+
   it('refuses a request over the budget with 402 before calling Groq', async () => {
     const tiny = await client('tiny');
     const before = (await stack.emulator.billing()).totals.requests;

@@ -1,7 +1,10 @@
-// Streamed completions as the embedded stack runs them: the workflow starts eagerly on the worker that
-// shares the gateway's connection, and the authorize step hands the admission to the gateway in-process,
-// so no `admission` update goes through the server. A decision the step cannot make at once (the limiter
-// is full) is left to the workflow, which answers the update as before.
+// Requests as the embedded stack runs them: the workflow starts eagerly on the worker that shares the
+// gateway's connection, and the step that decides hands its decision to the gateway in-process. A
+// streamed request's admission comes from the authorize step, so no `admission` update goes through the
+// server; a completion's answer comes from the step that settles the workflow's result (the call step's
+// booked completion or final error, the authorize step's refusal), so the gateway does not wait for the
+// workflow task to complete and for the result's long poll. What a step cannot decide at once (the
+// limiter is full) is left to the workflow, which answers as before.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import Groq from 'groq-sdk';
@@ -14,10 +17,12 @@ import { TEST_CONFIG, testConfig } from '../../support/test-config';
 
 const MODEL = 'llama-3.1-8b-instant';
 
-describe('streamed admissions handed over in-process (eager start)', () => {
+describe('admissions and answers handed over in-process (eager start)', () => {
   let env: TestWorkflowEnvironment;
   let stack: CompletionStack;
   let groq: Groq;
+  /** team beta's key, for requests that are not streamed (alpha's one request a minute goes to a stream) */
+  let beta: Groq;
   const period = periodOf(new Date(), 'UTC');
 
   beforeAll(async () => {
@@ -32,6 +37,7 @@ describe('streamed admissions handed over in-process (eager start)', () => {
     expect(config.teams.get('alpha')!.rpm).toBe(1);
     stack = await startCompletionStack(env, { gateway: true, eager: true, config });
     groq = new Groq({ baseURL: stack.gateway!.url, apiKey: (await stack.issue('alpha')).key, maxRetries: 0 });
+    beta = new Groq({ baseURL: stack.gateway!.url, apiKey: (await stack.issue('beta')).key, maxRetries: 0 });
   });
   afterAll(async () => {
     await stack?.close();
@@ -75,7 +81,7 @@ describe('streamed admissions handed over in-process (eager start)', () => {
       state: 'settled',
       settledAmount: BigInt(billed[0]!.cost_nanos),
     });
-    expect(stack.admissions!.waiting).toBe(0);
+    expect(stack.handoffs!.admissions.waiting).toBe(0);
   });
 
   it('answers a refusal from the authorize step: no update, nothing called', async () => {
@@ -88,7 +94,7 @@ describe('streamed admissions handed over in-process (eager start)', () => {
     const requestId = (refused as { headers: Headers }).headers.get('x-request-id')!;
     expect((await eventTypes(requestId)).filter((type) => type.includes('UPDATE'))).toEqual([]);
     expect(stack.emulator.billedCalls().length).toBe(before);
-    expect(stack.admissions!.waiting).toBe(0);
+    expect(stack.handoffs!.admissions.waiting).toBe(0);
   });
 
   it('leaves a stream the limiter cannot admit at once to the workflow, which answers it', async () => {
@@ -106,6 +112,76 @@ describe('streamed admissions handed over in-process (eager start)', () => {
       env.client.workflow.getHandle(completionWorkflowId(requestId)).result(),
     ).resolves.toMatchObject({ ok: false, status: 429, error: { error: { code: 'rate_limit_exceeded' } } });
     expect(await stack.ledger.getReservation(`${requestId}#1`)).toMatchObject({ state: 'released' });
-    expect(stack.admissions!.waiting).toBe(0);
+    expect(stack.handoffs!.admissions.waiting).toBe(0);
+  });
+
+  it('answers completions from the call step, as booked, before the workflow completes', async () => {
+    const before = stack.handoffs!.answers.delivered;
+    for (const tokens of [3, 7, 11]) {
+      const { data, response } = await beta.chat.completions
+        .create({
+          model: MODEL,
+          messages: [{ role: 'user', content: `Answer [[emulator:completion_tokens=${tokens}]]` }],
+          max_completion_tokens: 20,
+        })
+        .withResponse();
+      expect(data.usage?.completion_tokens).toBe(tokens);
+      const requestId = response.headers.get('x-request-id')!;
+      const upstreamRequestId = response.headers.get('x-groq-request-id')!;
+      // the workflow's own result is the answer the gateway gave
+      await expect(
+        env.client.workflow.getHandle(completionWorkflowId(requestId)).result(),
+      ).resolves.toMatchObject({ ok: true, upstreamRequestId, completion: { id: data.id } });
+      const billed = stack.emulator.billedCalls().filter((call) => call.request_id === upstreamRequestId);
+      expect(billed).toHaveLength(1);
+      expect(await stack.ledger.getReservation(`${requestId}#1`)).toMatchObject({
+        state: 'settled',
+        settledAmount: BigInt(billed[0]!.cost_nanos),
+      });
+    }
+    expect(stack.handoffs!.answers.delivered - before).toBe(3);
+    expect(stack.handoffs!.answers.waiting).toBe(0);
+  });
+
+  it('answers a policy refusal from the authorize step', async () => {
+    const before = {
+      delivered: stack.handoffs!.answers.delivered,
+      billed: stack.emulator.billedCalls().length,
+    };
+    const refused = await groq.chat.completions
+      .create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'no' }] })
+      .catch((error: unknown) => error as { status?: number; error?: unknown });
+    expect(refused).toMatchObject({ status: 403, error: { error: { code: 'model_not_allowed' } } });
+    expect(stack.handoffs!.answers.delivered - before.delivered).toBe(1);
+    expect(stack.emulator.billedCalls().length).toBe(before.billed);
+  });
+
+  it("answers Groq's error that the workflow does not retry, with Groq's message", async () => {
+    const before = stack.handoffs!.answers.delivered;
+    stack.emulator.injectFault({ kind: 'status', status: 400, count: 1, key: 'beta-test-gateway' });
+    const failed = await beta.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'bad' }], max_completion_tokens: 20 })
+      .withResponse()
+      .catch((error: unknown) => error as { status?: number; headers?: Headers; error?: unknown });
+    expect(failed).toMatchObject({ status: 400, error: { error: { type: 'invalid_request_error' } } });
+    const requestId = (failed as { headers: Headers }).headers.get('x-request-id')!;
+    await expect(
+      env.client.workflow.getHandle(completionWorkflowId(requestId)).result(),
+    ).resolves.toMatchObject({ ok: false, status: 400, attempts: 1 });
+    expect(stack.handoffs!.answers.delivered - before).toBe(1);
+    expect(await stack.ledger.getReservation(`${requestId}#1`)).toMatchObject({ state: 'released' });
+  });
+
+  it('answers from the workflow result when no step settles it (the limiter stayed full)', async () => {
+    // alpha's one request a minute went to the first stream
+    const before = stack.handoffs!.answers.delivered;
+    const refused = await groq.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'wait' }] })
+      .withResponse()
+      .catch((error: unknown) => error as { status?: number; headers?: Headers; error?: unknown });
+    expect(refused).toMatchObject({ status: 429, error: { error: { code: 'rate_limit_exceeded' } } });
+    expect(Number((refused as { headers: Headers }).headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(stack.handoffs!.answers.delivered).toBe(before);
+    expect(stack.handoffs!.answers.waiting).toBe(0);
   });
 });
