@@ -10,8 +10,9 @@
  *   batch under raised limits runs MAX_WINDOW calls at once and one under tight limits sits at them;
  * - the window is split over a few chunk activities in flight at once (each with its share of the calls
  *   in flight), so one chunk's round trip through Temporal and its ledger work overlap the others' calls;
- * - a chunk is ROUNDS calls per slot when the window binds (long chunks amortize their fixed cost), fewer
- *   when the rate limits bind (most items would wait anyway);
+ * - a chunk is ROUNDS calls per slot when the window binds (long chunks amortize their fixed cost); when
+ *   the rate limits bind, fewer, but the chunks in flight hold at least LIMIT_LOOKAHEAD_MS of the limits'
+ *   rate, so that items wait for room in numbers and every slot the limits free finds one;
  * - the items per run keep a run's history within HISTORY_BUDGET events: about 6 events per chunk, plus
  *   about 4 per wait on a durable timer when the limits bind.
  * A window or items per run the user configured (`gateway.batchWindow`, `gateway.batchItemsPerRun`) wins.
@@ -50,6 +51,8 @@ const HEADROOM = 1.5;
 const MAX_CHUNKS_IN_FLIGHT = 4;
 const ROUNDS = 16;
 const LIMIT_BOUND_ROUNDS = 4;
+/** when the limits bind, a run keeps this long of the limits' rate in flight (waiting for room) */
+const LIMIT_LOOKAHEAD_MS = 5000;
 export const HISTORY_BUDGET = 2000;
 const EVENTS_PER_CHUNK = 6;
 const EVENTS_PER_WAIT = 4;
@@ -83,7 +86,10 @@ export function sizeBatchRun(
   const limitBound = limitRate < window / (Math.max(1, limits.latencyMs) / 1000);
   const chunksInFlight = Math.max(1, Math.min(MAX_CHUNKS_IN_FLIGHT, Math.floor(window / MIN_WINDOW)));
   const concurrency = Math.ceil(window / chunksInFlight);
-  const chunkSize = concurrency * (limitBound ? LIMIT_BOUND_ROUNDS : ROUNDS);
+  // when the limits bind, enough items wait for room that every slot the limits free finds one, even
+  // when a chunk's round trip takes a while
+  const lookahead = limitBound ? Math.ceil((limitRate * LIMIT_LOOKAHEAD_MS) / 1000 / chunksInFlight) : 0;
+  const chunkSize = Math.max(concurrency * (limitBound ? LIMIT_BOUND_ROUNDS : ROUNDS), lookahead);
   const eventsPerItem = EVENTS_PER_CHUNK / chunkSize + (limitBound ? EVENTS_PER_WAIT : 0.05);
   const itemsPerRun =
     overrides.itemsPerRun ??

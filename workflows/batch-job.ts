@@ -6,8 +6,10 @@
  * then continues as new with its counts, so a run's history stays bounded whatever the batch's size.
  * The lines themselves never enter history: activities read them from the ledger by item number.
  * Items go to the workers in chunks (one activity runs several at once, each governed and idempotent
- * on its own), so an item costs a fraction of a workflow task and of the history events; runs recorded
- * before chunks (without the `batch-item-chunks` marker) replay with one activity per item.
+ * on its own, their ledger work done a chunk at a time), so an item costs a fraction of a workflow task
+ * and of the history events; runs recorded before chunks (without the `batch-item-chunks` marker)
+ * replay with one activity per item. Runs with the `batch-sized-chunks` marker are sized by
+ * `planBatchRun` (window, chunks in flight, chunk size, items per run; docs/batches.md).
  */
 import { condition, continueAsNew, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/batch';
@@ -16,9 +18,12 @@ import { cancelBatchSignal, pauseBatchSignal, progressQuery, type BatchProgress 
 
 export interface BatchJobInput {
   batchId: string;
-  /** items in flight at once (default 16) */
+  /**
+   * upstream calls in flight at once; unset, sized from the limits (runs before the sizing patch: items
+   * in flight, default 16)
+   */
   window?: number;
-  /** items a run starts before it continues as new (default 500) */
+  /** items a run starts before it continues as new; unset, sized (before the sizing patch: 500) */
   itemsPerRun?: number;
   /** carried from the previous run */
   state?: BatchRunState;
