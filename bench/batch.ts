@@ -224,7 +224,12 @@ async function main(): Promise<number> {
     sampler.stop();
     const current = await groq.batches.retrieve(batch.id);
     const counts = current.request_counts!;
-    const done = counts.completed + counts.failed;
+    // the items that ran (request_counts.failed also counts the items a cancel ended without running)
+    const { rows: ran } = await deployment.ledger.sql.query(
+      `SELECT count(*) AS n FROM batch_items WHERE batch_id = $1 AND state IN ('succeeded', 'failed')`,
+      [batch.id],
+    );
+    const done = Number(ran[0]!.n);
 
     // events of every run of the batch's workflow (every continue-as-new starts a new run)
     await new Promise((resolve) => setTimeout(resolve, 2000));
