@@ -1,10 +1,11 @@
 /**
  * The authorize step: policy, the budget reservation of the attempt's worst case and admission by the
- * shared rate limiter, in one ledger transaction (one BEGIN/COMMIT and one wait for the connection
- * instead of three). The same rules as the three separate steps, through the same code: only the
- * transaction is shared. A request refused by policy or budget leaves what those steps leave (its
- * refusal row; a refused reservation); one the limiter cannot admit yet keeps its reservation, and the
- * workflow waits for room as it does after a separate admission.
+ * shared rate limiter. Once this worker has authorized the key, its happy path is one ledger statement
+ * (authorize-fast.ts); otherwise, and for whatever that statement does not grant at once, the three
+ * separate steps run in one ledger transaction, through the same code as on their own. A request refused
+ * by policy or budget leaves what those steps leave (its refusal row; a refused reservation); one the
+ * limiter cannot admit yet keeps its reservation, and the workflow waits for room as it does after a
+ * separate admission.
  */
 import { authorizeFast, type KeyTeams } from './authorize-fast';
 import { leaseIdFor, reserveBudget } from './budget';
