@@ -60,17 +60,21 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during a realtime bat
       await until(`${target} lines done`, async () => (await itemsDone(sql, batch.id)) >= target, 120_000);
       let victim = aliveWorkers(deployment)[0]!;
       let inFlight = 0;
-      await until('a worker with batch calls in flight', async () => {
-        for (const worker of aliveWorkers(deployment)) {
-          inFlight = await claimedCalls(sql, worker, `batch:${batch.id}:%`);
-          if (inFlight === 0) continue;
-          victim = worker;
-          return true;
-        }
-        return false;
-        // a killed worker's chunks come back after their heartbeat timeout; on a loaded machine that and
-        // the recovery of its calls can take longer than a minute
-      }, 180_000);
+      await until(
+        'a worker with batch calls in flight',
+        async () => {
+          for (const worker of aliveWorkers(deployment)) {
+            inFlight = await claimedCalls(sql, worker, `batch:${batch.id}:%`);
+            if (inFlight === 0) continue;
+            victim = worker;
+            return true;
+          }
+          return false;
+          // a killed worker's chunks come back after their heartbeat timeout; on a loaded machine that and
+          // the recovery of its calls can take longer than a minute
+        },
+        180_000,
+      );
       await killWorker(victim);
       killedAt = Date.now();
       kills.push(`${victim.name} killed with ${inFlight} call(s) in flight`);
