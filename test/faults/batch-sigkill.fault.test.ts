@@ -60,6 +60,8 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during a realtime bat
       await until(`${target} lines done`, async () => (await itemsDone(sql, batch.id)) >= target, 120_000);
       let victim = aliveWorkers(deployment)[0]!;
       let inFlight = 0;
+      // a killed worker's chunks come back after their heartbeat timeout; on a loaded machine that and
+      // the recovery of its calls can take longer than a minute
       await until(
         'a worker with batch calls in flight',
         async () => {
@@ -70,8 +72,6 @@ describe.skipIf(postgres.error !== null)('SIGKILL a worker during a realtime bat
             return true;
           }
           return false;
-          // a killed worker's chunks come back after their heartbeat timeout; on a loaded machine that and
-          // the recovery of its calls can take longer than a minute
         },
         180_000,
       );
