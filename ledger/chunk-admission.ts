@@ -26,6 +26,7 @@ import {
   minuteFits,
   recentAdmissions,
   upstreamOf,
+  writeAdmissions,
   type BucketRequest,
 } from './ratelimit';
 import { MINUTE_WINDOW_MS } from './rate-math';
@@ -169,41 +170,18 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
     if (admitted.length === 0) return results;
 
     const tokensTotal = admitted.reduce((sum, request) => sum + request.tokens, 0);
-    const pairs = keys.flatMap((key) => admitted.map((request) => ({ key, request })));
     // every bucket's counters, the lease rows and log rows of every admitted request, in one statement
-    await tx.query(
-      `WITH counted AS (
-         UPDATE rate_buckets AS r
-            SET day_start = v.day_start, day_requests = v.day_requests, day_tokens = v.day_tokens,
-                upstream_tokens_consumed = r.upstream_tokens_consumed + v.tokens_consumed,
-                upstream_requests_consumed = r.upstream_requests_consumed + v.requests_consumed,
-                updated_at = GREATEST(r.updated_at, $7::bigint)
-           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-                AS v(bucket, day_start, day_requests, day_tokens, tokens_consumed, requests_consumed)
-          WHERE r.bucket = v.bucket
-       ), leased AS (
-         INSERT INTO rate_leases (lease_id, bucket, tokens, acquired_at, expires_at, minute_start, day_start)
-         SELECT v.lease_id, v.bucket, v.tokens, $7::bigint, $11::bigint, $7::bigint, v.day_start
-           FROM unnest($8::text[], $9::text[], $10::bigint[], $12::bigint[]) AS v(lease_id, bucket, tokens, day_start)
-       )
-       INSERT INTO rate_admissions (bucket, lease_id, at, tokens)
-       SELECT v.bucket, v.lease_id, $7::bigint, v.tokens
-         FROM unnest($8::text[], $9::text[], $10::bigint[]) AS v(lease_id, bucket, tokens)`,
-      [
-        keys,
-        snapshots.map((snapshot) => snapshot.day.dayStart),
-        snapshots.map((snapshot) => snapshot.day.dayRequests),
-        snapshots.map((snapshot) => snapshot.day.dayTokens),
-        live.map((flags) => (flags.tokens ? tokensTotal : 0)),
-        live.map((flags) => (flags.requests ? admitted.length : 0)),
-        now,
-        pairs.map(({ request }) => request.leaseId),
-        pairs.map(({ key }) => key),
-        pairs.map(({ request }) => request.tokens),
-        expiresAt,
-        pairs.map(({ key }) => snapshots.find((snapshot) => snapshot.key === key)!.day.dayStart),
-      ],
-    );
+    await writeAdmissions(tx, {
+      buckets: snapshots.map((snapshot, n) => ({
+        key: snapshot.key,
+        day: snapshot.day,
+        tokensConsumed: live[n]!.tokens ? tokensTotal : 0,
+        requestsConsumed: live[n]!.requests ? admitted.length : 0,
+      })),
+      leases: admitted.map((request) => ({ leaseId: request.leaseId, tokens: request.tokens })),
+      now,
+      expiresAt,
+    });
     return results;
   });
 }

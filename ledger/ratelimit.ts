@@ -258,38 +258,68 @@ export async function tryAcquire(db: SqlSession, input: AcquireInput): Promise<A
     const next = snapshots.map((snapshot) => admitIntoDay(snapshot.day, tokens, now));
     // every bucket's counters, lease row and log row (also a bucket without minute limits now: its
     // limits may change), in one statement
-    await tx.query(
-      `WITH counted AS (
-         UPDATE rate_buckets AS r
-            SET day_start = v.day_start, day_requests = v.day_requests, day_tokens = v.day_tokens,
-                upstream_tokens_consumed = r.upstream_tokens_consumed + v.tokens_consumed,
-                upstream_requests_consumed = r.upstream_requests_consumed + v.requests_consumed,
-                updated_at = GREATEST(r.updated_at, $7::bigint)
-           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-                AS v(bucket, day_start, day_requests, day_tokens, tokens_consumed, requests_consumed)
-          WHERE r.bucket = v.bucket
-       ), leased AS (
-         INSERT INTO rate_leases (lease_id, bucket, tokens, acquired_at, expires_at, minute_start, day_start)
-         SELECT $8::text, v.bucket, $9::bigint, $7::bigint, $10::bigint, $7::bigint, v.day_start
-           FROM unnest($1::text[], $2::bigint[]) AS v(bucket, day_start)
-       )
-       INSERT INTO rate_admissions (bucket, lease_id, at, tokens)
-       SELECT unnest($1::text[]), $8::text, $7::bigint, $9::bigint`,
-      [
-        keys,
-        next.map((day) => day.dayStart),
-        next.map((day) => day.dayRequests),
-        next.map((day) => day.dayTokens),
-        snapshots.map((snapshot) => (upstreamLive(snapshot.upstream.tokens, now) ? tokens : 0)),
-        snapshots.map((snapshot) => (upstreamLive(snapshot.upstream.requests, now) ? 1 : 0)),
-        now,
-        leaseId,
-        tokens,
-        expiresAt,
-      ],
-    );
+    await writeAdmissions(tx, {
+      buckets: keys.map((key, n) => ({
+        key,
+        day: next[n]!,
+        tokensConsumed: upstreamLive(snapshots[n]!.upstream.tokens, now) ? tokens : 0,
+        requestsConsumed: upstreamLive(snapshots[n]!.upstream.requests, now) ? 1 : 0,
+      })),
+      leases: [{ leaseId, tokens }],
+      now,
+      expiresAt,
+    });
     return { admitted: true, leaseId, expiresAt, replayed: false };
   });
+}
+
+/** What admissions write: each bucket's new counters, and the leases admitted into all of them at `now`. */
+export interface AdmissionWrite {
+  buckets: ReadonlyArray<{ key: string; day: DayCounters; tokensConsumed: number; requestsConsumed: number }>;
+  leases: ReadonlyArray<{ leaseId: string; tokens: number }>;
+  now: number;
+  expiresAt: number;
+}
+
+/**
+ * Write admissions under the bucket locks, in one statement: every bucket's day counters and Groq's
+ * consumed counts, a lease row and a sliding-log row per lease and bucket.
+ */
+export async function writeAdmissions(tx: SqlQueryable, write: AdmissionWrite): Promise<void> {
+  const pairs = write.buckets.flatMap((bucket) => write.leases.map((lease) => ({ bucket, lease })));
+  await tx.query(
+    `WITH counted AS (
+       UPDATE rate_buckets AS r
+          SET day_start = v.day_start, day_requests = v.day_requests, day_tokens = v.day_tokens,
+              upstream_tokens_consumed = r.upstream_tokens_consumed + v.tokens_consumed,
+              upstream_requests_consumed = r.upstream_requests_consumed + v.requests_consumed,
+              updated_at = GREATEST(r.updated_at, $7::bigint)
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+              AS v(bucket, day_start, day_requests, day_tokens, tokens_consumed, requests_consumed)
+        WHERE r.bucket = v.bucket
+     ), leased AS (
+       INSERT INTO rate_leases (lease_id, bucket, tokens, acquired_at, expires_at, minute_start, day_start)
+       SELECT v.lease_id, v.bucket, v.tokens, $7::bigint, $11::bigint, $7::bigint, v.day_start
+         FROM unnest($8::text[], $9::text[], $10::bigint[], $12::bigint[]) AS v(lease_id, bucket, tokens, day_start)
+     )
+     INSERT INTO rate_admissions (bucket, lease_id, at, tokens)
+     SELECT v.bucket, v.lease_id, $7::bigint, v.tokens
+       FROM unnest($8::text[], $9::text[], $10::bigint[]) AS v(lease_id, bucket, tokens)`,
+    [
+      write.buckets.map(({ key }) => key),
+      write.buckets.map(({ day }) => day.dayStart),
+      write.buckets.map(({ day }) => day.dayRequests),
+      write.buckets.map(({ day }) => day.dayTokens),
+      write.buckets.map(({ tokensConsumed }) => tokensConsumed),
+      write.buckets.map(({ requestsConsumed }) => requestsConsumed),
+      write.now,
+      pairs.map(({ lease }) => lease.leaseId),
+      pairs.map(({ bucket }) => bucket.key),
+      pairs.map(({ lease }) => lease.tokens),
+      write.expiresAt,
+      pairs.map(({ bucket }) => bucket.day.dayStart),
+    ],
+  );
 }
 
 /** End a lease's concurrency slot; idempotent (false when it was already released or never existed). */
