@@ -28,19 +28,47 @@ async function timeToFirstContent(groq: Groq, model: string): Promise<number> {
   return first;
 }
 
-/** `count` streamed requests one after another (concurrency 1). */
-export async function measureTtft(groq: Groq, model: string, count: number): Promise<TtftResult> {
-  const times: number[] = [];
-  const errorSamples: string[] = [];
-  let errors = 0;
+/**
+ * `count` rounds at concurrency 1, each one direct stream, one floor workflow and one governed stream in
+ * turn (as the concurrency-1 level runs its paths), so that the three see the same moments of a shared
+ * machine and a governed stream follows other work, not the tail of the governed stream before it.
+ */
+export async function measureTtftInterleaved(
+  direct: Groq,
+  governed: Groq,
+  sendFloor: () => Promise<unknown>,
+  model: string,
+  count: number,
+): Promise<{ direct: TtftResult; governed: TtftResult; floor: TtftResult }> {
+  const paths = {
+    direct: () => timeToFirstContent(direct, model),
+    floor: async () => {
+      const t0 = performance.now();
+      await sendFloor();
+      return performance.now() - t0;
+    },
+    governed: () => timeToFirstContent(governed, model),
+  };
+  const times = { direct: [] as number[], floor: [] as number[], governed: [] as number[] };
+  const failures = { direct: [] as string[], floor: [] as string[], governed: [] as string[] };
   for (let i = 0; i < count; i++) {
-    try {
-      times.push(await timeToFirstContent(groq, model));
-    } catch (error) {
-      errors++;
-      if (errorSamples.length < 3) errorSamples.push(String((error as Error).message ?? error).slice(0, 160));
+    for (const name of ['direct', 'floor', 'governed'] as const) {
+      try {
+        times[name].push(await paths[name]());
+      } catch (error) {
+        failures[name].push(String((error as Error).message ?? error).slice(0, 160));
+      }
     }
   }
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p95: percentile(times, 95), n: count, errors, errorSamples };
+  const result = (name: keyof typeof paths): TtftResult => {
+    const sorted = times[name].sort((a, b) => a - b);
+    return {
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      n: count,
+      errors: failures[name].length,
+      errorSamples: failures[name].slice(0, 3),
+    };
+  };
+  return { direct: result('direct'), governed: result('governed'), floor: result('floor') };
 }

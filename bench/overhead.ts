@@ -29,7 +29,7 @@ import { parseOverheadOptions } from './overhead-options';
 import { createFreshDatabase, type FreshDatabase } from './overhead-postgres';
 import { descendants, rssOf, startCpuWindow, type CpuWindow } from './overhead-procs';
 import { countStatements, installProfile, Profile } from './overhead-profile';
-import { measureTtft } from './overhead-stream';
+import { measureTtftInterleaved } from './overhead-stream';
 import { benchConfig, freePort, freePortPair, table } from './support';
 
 const TEAM = 'chatbot';
@@ -303,13 +303,15 @@ async function main(): Promise<number> {
     const governedDone = governedSustained.result.latencies.length;
 
     out(`  streams: ${opts.streamRequests} streamed requests per path at concurrency 1...`);
-    await measureTtft(direct, MODEL, 3);
-    await measureTtft(governed, MODEL, 3);
-    const ttftDirect = await measureTtft(direct, MODEL, opts.streamRequests);
-    const ttftGoverned = await measureTtft(governed, MODEL, opts.streamRequests);
+    // its floor workflows are kept apart from the sustained run's, whose histories are read below
+    const streamFloor = floorSender(client, new RecentIds());
+    await measureTtftInterleaved(direct, governed, streamFloor, MODEL, 3);
+    const streams = await measureTtftInterleaved(direct, governed, streamFloor, MODEL, opts.streamRequests);
+    const { direct: ttftDirect, governed: ttftGoverned, floor: ttftFloor } = streams;
     for (const [label, t] of [
       ['stream direct', ttftDirect],
       ['stream governed', ttftGoverned],
+      ['floor beside the streams', ttftFloor],
     ] as const) {
       errors += t.errors;
       problems.push(...t.errorSamples.map((sample) => `${label}: ${sample}`));
@@ -418,7 +420,8 @@ async function main(): Promise<number> {
     );
     out();
     out(
-      `Streamed requests at concurrency 1 (${opts.streamRequests} per path): time to the first content chunk (ms)`,
+      `Streamed requests at concurrency 1 (${opts.streamRequests} rounds of a direct stream, a floor workflow and a ` +
+        `governed stream in turn): time to the first content chunk (ms), the floor's whole latency beside it`,
     );
     out(
       table(
@@ -427,6 +430,7 @@ async function main(): Promise<number> {
           ['direct', ms(ttftDirect.p50), ms(ttftDirect.p95), String(ttftDirect.errors)],
           ['governed', ms(ttftGoverned.p50), ms(ttftGoverned.p95), String(ttftGoverned.errors)],
           ['added', ms(ttftGoverned.p50 - ttftDirect.p50), ms(ttftGoverned.p95 - ttftDirect.p95), ''],
+          ['floor', ms(ttftFloor.p50), ms(ttftFloor.p95), String(ttftFloor.errors)],
         ],
       ),
     );
@@ -479,6 +483,7 @@ async function main(): Promise<number> {
       writeFigures(opts.json, figures, {
         direct_stream_ttft_p50_c1: ttftDirect.p50,
         governed_stream_ttft_p50_c1: ttftGoverned.p50,
+        floor_p50_c1_beside_streams: ttftFloor.p50,
         process_cpu_ms_per_governed: perRequest(governedSustained.cpu.processMs, governedDone),
         others_cpu_ms_per_governed: perRequest(governedSustained.cpu.othersMs, governedDone),
         others_rss_at_sustained_start_mb: othersAtSustainedStart / 1024 / 1024,
