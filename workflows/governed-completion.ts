@@ -53,6 +53,13 @@ export interface GovernedCompletionInput {
  */
 export const TWO_STEP_PATCH = 'governed-completion-two-steps';
 
+/**
+ * Since this patch a stream's end is one step (`finishStream`: the booking, then the budget alerts with
+ * the spend it gives) instead of two (`bookStream`, `checkAlerts`). Histories from before it replay
+ * through the two steps.
+ */
+export const STREAM_FINISH_PATCH = 'governed-completion-stream-finish';
+
 /** How long a stream may run before its outcome is taken as unknown (the gateway died). */
 const STREAM_DEADLINE = '15 minutes';
 
@@ -252,8 +259,16 @@ async function govern(
         return { ...UPSTREAM_LOST, attempts: attempt };
       }
       const outcome = streamOutcome()!;
-      const usage = await quick.bookStream({ ref, outcome, promptTokenBound: bound });
-      await quick.checkAlerts({ team, period });
+      const booking = { ref, outcome, promptTokenBound: bound };
+      let usage;
+      if (patched(STREAM_FINISH_PATCH)) {
+        const finished = await quick.finishStream(booking);
+        usage = finished.usage;
+        if (!finished.alertsChecked) await quick.checkAlerts({ team, period });
+      } else {
+        usage = await quick.bookStream(booking);
+        await quick.checkAlerts({ team, period });
+      }
       if (outcome.kind === 'completed' && usage) {
         return {
           ok: true,

@@ -7,7 +7,7 @@ import { oncePerAttempt } from './call-once';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import { checkPolicy } from './policy';
-import { bookStream, type BookStreamInput } from './stream-booking';
+import { bookStream, finishStream, type BookStreamInput } from './stream-booking';
 import type {
   AlertsInput,
   AttemptRef,
@@ -44,6 +44,7 @@ export function createCompletionActivities(deps: CompletionDeps) {
     recordRefusal: (input: RefusalRecord) => recordRefusal(deps, input),
     checkAlerts: (input: AlertsInput) => checkAlerts(deps, input),
     bookStream: (input: BookStreamInput) => bookStream(deps, input),
+    finishStream: (input: BookStreamInput) => finishStream(deps, input),
   };
 }
 

@@ -3,8 +3,13 @@
  * A stream that ended with Groq's usage is billed exactly; a cut stream keeps its whole reservation
  * charged and is flagged for reconciliation (what Groq billed for the part it generated is not known
  * to the unit, and the ledger never under-counts), with the tokens seen recorded on its usage row.
+ * A completed stream is booked in one ledger statement, as a non-streamed completion is (the gateway
+ * recorded Groq's rate-limit headers when the stream opened); `finishStream` also checks the budget
+ * alerts with the spend that booking gives, so a stream's end is one step.
  */
+import type { Nanos } from '../../domain/money';
 import { costOf } from '../../domain/pricing';
+import { checkAlerts } from './alerts';
 import type { CompletionDeps } from './deps';
 import type { AttemptRef, BilledUsage, StreamOutcome } from './types';
 import { abandonAttempt } from './upstream-call';
@@ -15,7 +20,39 @@ export interface BookStreamInput {
   promptTokenBound: number;
 }
 
+/** What `finishStream` gives the workflow: the billed usage of a completed stream, and whether the alerts ran. */
+export interface FinishedStream {
+  usage: BilledUsage | null;
+  /** false when the alert check failed after the booking: the workflow runs it as its own step */
+  alertsChecked: boolean;
+}
+
+/** Groq's headers were recorded by the gateway when the stream opened: the booking observes none. */
+const NO_HEADERS = new Headers();
+
 export async function bookStream(deps: CompletionDeps, input: BookStreamInput): Promise<BilledUsage | null> {
+  return (await bookOutcome(deps, input)).usage;
+}
+
+/** Book the stream's outcome and check the budget alerts (`bookStream`, then `checkAlerts`, in one step). */
+export async function finishStream(deps: CompletionDeps, input: BookStreamInput): Promise<FinishedStream> {
+  const { usage, spend } = await bookOutcome(deps, input);
+  try {
+    await checkAlerts(deps, { team: input.ref.team, period: input.ref.period }, spend);
+    return { usage, alertsChecked: true };
+  } catch (error) {
+    deps.log.warn('budget alerts after a stream booking failed; the workflow checks them again', {
+      requestId: input.ref.requestId,
+      error: String(error),
+    });
+    return { usage, alertsChecked: false };
+  }
+}
+
+async function bookOutcome(
+  deps: CompletionDeps,
+  input: BookStreamInput,
+): Promise<{ usage: BilledUsage | null; spend?: ReadonlyMap<string, Nanos> }> {
   const { ref, outcome } = input;
   const now = deps.now();
   const base = {
@@ -37,20 +74,21 @@ export async function bookStream(deps: CompletionDeps, input: BookStreamInput): 
     case 'completed': {
       const usage = outcome.usage ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
       const cost = costOf(deps.config().pricing, ref.model, usage, { batch: ref.batch });
-      await deps.ledger.recordUsage({
-        ...base,
-        ...usage,
-        costNanos: cost,
-        httpStatus: 200,
-        outcome: 'success',
-      });
-      await deps.ledger.settle(ref.reservationId, cost);
-      await deps.ledger.correctTokens({
+      // booked before (a replayed step): the booking changes nothing and reads no spend
+      const booking = await deps.ledger.bookCompletion({
+        reservationId: ref.reservationId,
+        cost,
+        usage: { ...base, ...usage, costNanos: cost, httpStatus: 200, outcome: 'success' },
         leaseId: ref.leaseId,
         actualTokens: usage.promptTokens - usage.cachedTokens + usage.completionTokens,
+        model: ref.model,
+        headers: NO_HEADERS,
+        now,
       });
-      await deps.ledger.releaseLease(ref.leaseId, now);
-      return { ...usage, costNanos: cost.toString() };
+      return {
+        usage: { ...usage, costNanos: cost.toString() },
+        ...(booking.spend ? { spend: booking.spend } : {}),
+      };
     }
     case 'cut': {
       const completionTokens = outcome.receivedChunks ?? 0;
@@ -73,7 +111,7 @@ export async function bookStream(deps: CompletionDeps, input: BookStreamInput): 
         requestId: ref.requestId,
         reservationId: ref.reservationId,
       });
-      return null;
+      return { usage: null };
     }
     case 'upstream_error': {
       await deps.ledger.recordUsage({
@@ -87,10 +125,10 @@ export async function bookStream(deps: CompletionDeps, input: BookStreamInput): 
       await deps.ledger.release(ref.reservationId);
       await deps.ledger.correctTokens({ leaseId: ref.leaseId, actualTokens: 0 });
       await deps.ledger.releaseLease(ref.leaseId, now);
-      return null;
+      return { usage: null };
     }
     case 'no_call':
       await abandonAttempt(deps, ref);
-      return null;
+      return { usage: null };
   }
 }

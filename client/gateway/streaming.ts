@@ -136,13 +136,18 @@ export async function streamChatCompletion(
         : {}),
     });
   }
-  const finish = (outcome: StreamOutcome) =>
-    handle.signal(streamFinishedSignal, outcome).catch((error: unknown) => {
+  // Groq's rate-limit headers are written while the stream runs, not before its first byte; the outcome
+  // is reported after them, so the booking's token correction follows the observation as before
+  let headersRecorded: Promise<unknown> = Promise.resolve();
+  const finish = async (outcome: StreamOutcome) => {
+    await headersRecorded;
+    await handle.signal(streamFinishedSignal, outcome).catch((error: unknown) => {
       deps.log.warn('could not report a stream outcome; it will be booked as unknown', {
         requestId: context.requestId,
         error: String(error),
       });
     });
+  };
 
   const { attempt, maxCompletionTokens } = admission;
   const claim = await deps.ledger.claimCall(attempt.reservationId, deps.streaming.identity);
@@ -190,7 +195,7 @@ export async function streamChatCompletion(
     }
     const { data, response: upstream } = opened;
     upstreamRequestId = upstream.headers.get('x-request-id');
-    await deps.ledger
+    headersRecorded = deps.ledger
       .recordUpstreamHeaders(attempt.model, upstream.headers, Date.now())
       .catch(() => undefined);
     stream = data as unknown as AsyncIterable<Record<string, unknown>>;

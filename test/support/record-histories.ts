@@ -5,11 +5,12 @@
  * (only the scenarios whose name starts with NAME-PREFIX, when given), then commit the new files next to the old ones (old histories must keep replaying, or the change
  * needs a patch()).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { failureConverterPath } from '../../workers/codec';
 import { workflowsPath } from '../../workers/worker';
+import { admissionUpdate, streamFinishedSignal } from '../../workflows/governed-completion-messages';
 import { recoveringUpstream } from './fake-self-check';
 import {
   completionRecordingParts,
@@ -20,7 +21,9 @@ import {
 
 // The histories of governedCompletion before its two-step patch (governedCompletion-success,
 // -model-refused, -retried-429) were recorded by this script's scenarios under those names; they stay as
-// they are and keep replaying through the unpatched branch.
+// they are and keep replaying through the unpatched branch. So does governedCompletion-stream-steps, a
+// stream whose end was two steps (bookStream, checkAlerts), recorded before the stream-finish patch under
+// this scenario with that name.
 // governed completions run against a real ledger (in memory) and the emulator, with a member key
 const parts = await completionRecordingParts();
 const { emulator, member } = parts;
@@ -39,6 +42,20 @@ interface Scenario {
   args: unknown[];
   activities: ReturnType<typeof createActivities>;
   before?: () => void;
+  /** what a caller does while the workflow runs (a streaming gateway's update and signal) */
+  drive?: (handle: WorkflowHandle) => Promise<void>;
+}
+
+/** A gateway that streams: it learns the admission, then reports a stream that ended with Groq's usage. */
+async function streamCompleted(handle: WorkflowHandle): Promise<void> {
+  const admission = await handle.executeUpdate(admissionUpdate);
+  if (!admission.admitted) throw new Error('the recorded stream was not admitted');
+  await handle.signal(streamFinishedSignal, {
+    kind: 'completed',
+    keyVersion: 1,
+    upstreamRequestId: 'req_upstream_recorded_stream',
+    usage: { promptTokens: 12, completionTokens: 9, cachedTokens: 0 },
+  });
 }
 
 const scenarios: Scenario[] = [
@@ -73,6 +90,13 @@ const scenarios: Scenario[] = [
     activities: completionActivities,
     before: () => void emulator.injectFault({ kind: 'status', status: 429, retryAfter: 1, count: 1 }),
   },
+  {
+    name: 'governedCompletion-stream-finish',
+    workflowType: 'governedCompletion',
+    args: [{ ...completion('req_recordstreamfinish00000000', { max_completion_tokens: 20 }), stream: true }],
+    activities: completionActivities,
+    drive: streamCompleted,
+  },
 ];
 
 await withRecordingServer(17233, async (server) => {
@@ -96,7 +120,7 @@ await withRecordingServer(17233, async (server) => {
         workflowId: `record-${scenario.name}`,
         args: scenario.args,
       });
-      await worker.runUntil(handle.result());
+      await worker.runUntil(Promise.all([scenario.drive?.(handle), handle.result()]));
       writeHistory(scenario.name, showHistory(server.address, handle.workflowId).history);
     }
   } finally {
