@@ -69,3 +69,24 @@ export async function checkAlerts(
   }
   return fired;
 }
+
+/**
+ * The alerts in the same step as a booking, with the spend it gave: true when they ran; false when they
+ * failed after the booking was committed, and the workflow then runs `checkAlerts` as its own step.
+ */
+export async function alertsAfterBooking(
+  deps: CompletionDeps,
+  input: AlertsInput & { requestId: string },
+  spend?: ReadonlyMap<string, Nanos>,
+): Promise<boolean> {
+  try {
+    await checkAlerts(deps, { team: input.team, period: input.period }, spend);
+    return true;
+  } catch (error) {
+    deps.log.warn('budget alerts after a booking failed; the workflow checks them again', {
+      requestId: input.requestId,
+      error: String(error),
+    });
+    return false;
+  }
+}

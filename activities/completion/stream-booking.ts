@@ -9,7 +9,7 @@
  */
 import type { Nanos } from '../../domain/money';
 import { costOf } from '../../domain/pricing';
-import { checkAlerts } from './alerts';
+import { alertsAfterBooking } from './alerts';
 import type { CompletionDeps } from './deps';
 import type { AttemptRef, BilledUsage, StreamOutcome } from './types';
 import { abandonAttempt } from './upstream-call';
@@ -37,16 +37,7 @@ export async function bookStream(deps: CompletionDeps, input: BookStreamInput): 
 /** Book the stream's outcome and check the budget alerts (`bookStream`, then `checkAlerts`, in one step). */
 export async function finishStream(deps: CompletionDeps, input: BookStreamInput): Promise<FinishedStream> {
   const { usage, spend } = await bookOutcome(deps, input);
-  try {
-    await checkAlerts(deps, { team: input.ref.team, period: input.ref.period }, spend);
-    return { usage, alertsChecked: true };
-  } catch (error) {
-    deps.log.warn('budget alerts after a stream booking failed; the workflow checks them again', {
-      requestId: input.ref.requestId,
-      error: String(error),
-    });
-    return { usage, alertsChecked: false };
-  }
+  return { usage, alertsChecked: await alertsAfterBooking(deps, input.ref, spend) };
 }
 
 async function bookOutcome(

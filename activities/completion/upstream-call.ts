@@ -10,7 +10,7 @@ import { claimedViaEgress, EGRESS_CLAIM_SUFFIX, EGRESS_HEADERS } from '../../dom
 import { costOf } from '../../domain/pricing';
 import type { UsageAttempt } from '../../ledger';
 import { UpstreamCallJournal } from '../../ledger/upstream-calls';
-import { checkAlerts } from './alerts';
+import { alertsAfterBooking } from './alerts';
 import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import { callAnswer } from './handoffs';
@@ -319,16 +319,8 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
   // the booking gives the spend the alerts read
   let spend: ReadonlyMap<string, Nanos> | undefined;
   let result = await callUpstream(deps, input, (booked) => (spend = booked));
-  if (input.alerts && result.kind === 'success') {
-    try {
-      await checkAlerts(deps, { team: input.team, period: input.period }, spend);
-      result = { ...result, alertsChecked: true };
-    } catch (error) {
-      deps.log.warn('budget alerts after a booking failed; the workflow checks them again', {
-        requestId: input.requestId,
-        error: String(error),
-      });
-    }
+  if (input.alerts && result.kind === 'success' && (await alertsAfterBooking(deps, input, spend))) {
+    result = { ...result, alertsChecked: true };
   }
   // the booked completion (or an error the workflow will not retry) is the workflow's result
   const answer = callAnswer(result);
