@@ -2,10 +2,12 @@
  * The official `groq-sdk`, configured for use inside activities: `maxRetries: 0` so Temporal owns
  * retries, and the key resolved by name per call. Clients are cached per key version. With an egress
  * (workers/egress), completion calls go through it, so their answers are journaled even when the worker
- * dies mid-call; every other call goes to Groq directly.
+ * dies mid-call; every other call goes to Groq directly. The clients send through `nodeFetch`
+ * (./node-fetch.ts): the SDK's own requests, at a third of the built-in fetch's CPU.
  */
 import Groq from 'groq-sdk';
 import { EGRESS_HEADERS } from '../domain/egress';
+import { nodeFetch } from './node-fetch';
 import type { UpstreamKeyResolver } from './upstream-keys';
 
 /** Where a worker's egress listens (it may move when a dead egress is replaced) and its token. */
@@ -28,6 +30,8 @@ export function createGroqClientFactory(options: {
   resolver: UpstreamKeyResolver;
   timeoutMs?: number;
   egress?: EgressRoute;
+  /** the clients' fetch (default `nodeFetch`) */
+  fetch?: typeof fetch;
 }): GroqClientFactory {
   const cache = new Map<string, Groq>();
   const clientOf = async (keyName: string, egress: EgressRoute | undefined) => {
@@ -41,6 +45,7 @@ export function createGroqClientFactory(options: {
         baseURL,
         maxRetries: 0,
         timeout: options.timeoutMs ?? 60_000,
+        fetch: options.fetch ?? nodeFetch,
         ...(egress ? { defaultHeaders: { [EGRESS_HEADERS.token]: egress.token } } : {}),
       });
       cache.set(cacheKey, client);

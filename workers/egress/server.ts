@@ -10,11 +10,12 @@
  * and never logged or journaled. The egress answers only requests that carry its token.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EGRESS_HEADERS, EGRESS_LEASE_MARGIN_MS } from '../../domain/egress';
 import { groupCommit } from '../../domain/group-commit';
 import type { UpstreamAnswer, UpstreamCallJournal } from '../../ledger/upstream-calls';
+import { readBody, send } from '../../activities/http-exchange';
 
 export interface EgressOptions {
   journal: UpstreamCallJournal;
@@ -41,7 +42,7 @@ export interface RunningEgress {
   close(): Promise<void>;
 }
 
-// hop-by-hop headers and the ones fetch sets or undoes itself (it decompresses the body it reads)
+// hop-by-hop headers, and the ones the forwarding sets itself or undoes (it decodes the body it reads)
 const DROPPED_REQUEST = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
 const DROPPED_RESPONSE = new Set([
   'connection',
@@ -51,21 +52,24 @@ const DROPPED_RESPONSE = new Set([
   'transfer-encoding',
 ]);
 
-function forwardedHeaders(request: IncomingMessage): Headers {
-  const headers = new Headers();
+function forwardedHeaders(request: IncomingMessage): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined || DROPPED_REQUEST.has(name) || name.startsWith('x-governor-')) continue;
-    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  headers.set('accept-encoding', 'identity');
+  headers['accept-encoding'] = 'identity';
   return headers;
 }
 
-function answerHeaders(headers: Headers): Record<string, string> {
+function answerHeaders(response: IncomingMessage): Record<string, string> {
   const kept: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    if (!DROPPED_RESPONSE.has(name)) kept[name] = value;
-  });
+  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) {
+    const name = response.rawHeaders[i]!.toLowerCase();
+    if (DROPPED_RESPONSE.has(name)) continue;
+    const value = response.rawHeaders[i + 1]!;
+    kept[name] = kept[name] === undefined ? value : `${kept[name]}, ${value}`;
+  }
   return kept;
 }
 
@@ -164,16 +168,16 @@ export async function startEgress(options: EgressOptions): Promise<RunningEgress
     }
     let received: UpstreamAnswer;
     try {
-      const upstream = await fetch(`${base}${request.url ?? '/'}`, {
+      const upstream = await send(new URL(`${base}${request.url ?? '/'}`), {
         method: request.method ?? 'GET',
         headers: forwardedHeaders(request),
         ...(body.length > 0 ? { body } : {}),
         signal: AbortSignal.timeout(callTimeoutMs),
       });
       received = {
-        status: upstream.status,
-        headers: answerHeaders(upstream.headers),
-        body: await upstream.text(),
+        status: upstream.statusCode ?? 502,
+        headers: answerHeaders(upstream),
+        body: (await readBody(upstream)).toString('utf8'),
       };
     } catch (error) {
       // no answer: Groq may or may not have run it
