@@ -3,9 +3,12 @@
  * transaction: the buckets are locked once (in the global order, as `tryAcquire`), read once, and the
  * requests are admitted in order, each against the buckets as the ones before it left them, exactly as
  * that many `tryAcquire` calls one after the other would decide. The first request that has to wait
- * stops the chunk: it and every request after it wait (with its retry time), so the order is kept; a
- * request that can never fit (larger than a limit) is refused on its own and the next ones go on. The
- * admitted ones' counters, lease rows and log rows are written in one statement.
+ * stops the chunk: it and every request after it wait, so the order is kept; a request that can never
+ * fit (larger than a limit) is refused on its own and the next ones go on. When the per-minute limits
+ * are what it waits for, each waiting request is told when it would fit, and the ones that would fit
+ * within a second of each other wake together (./rate-forecast.ts), so the chunk's next run admits them
+ * in one go; otherwise all wait the first one's retry time. The admitted ones' counters, lease rows and
+ * log rows are written in one statement.
  *
  * Idempotent per lease id: a lease admitted before answers `replayed` and is counted once.
  */
@@ -16,6 +19,7 @@ import {
   type Admission,
   type BucketSnapshot,
   type RateBlock,
+  type RateLimitName,
   type RateLimits,
 } from './rate-math';
 import {
@@ -30,7 +34,11 @@ import {
   type BucketRequest,
 } from './ratelimit';
 import { MINUTE_WINDOW_MS } from './rate-math';
+import { forecastFits, wakeTogether } from './rate-forecast';
 import { asNumber, asString, type SqlSession } from './sql';
+
+/** The limits a forecast of the sliding minute can time (for the others, all wait as the first one does). */
+const MINUTE_LIMITS = new Set<RateLimitName>(['rpm', 'tpm']);
 
 export interface AcquireManyInput {
   buckets: BucketRequest[];
@@ -122,15 +130,28 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
       requests: upstreamLive(snapshot.upstream.requests, now),
     }));
     const expiresAt = now + leaseTtlMs;
-    let waitMs: number | null | undefined;
-    for (const request of input.requests) {
+    // the wait of the first request that has to wait, and of every later one (see rate-forecast.ts)
+    const waitsFrom = async (first: number, retryAfterMs: number, blockedBy: RateBlock[]) => {
+      const waiting = input.requests.slice(first).filter((request) => !earlier.has(request.leaseId));
+      if (waiting.length < 2 || !blockedBy.every((block) => MINUTE_LIMITS.has(block.limit)))
+        return waiting.map(() => retryAfterMs);
+      for (const snapshot of snapshots) {
+        if (!minute.has(snapshot.key)) continue;
+        if (!logs.has(snapshot.key)) logs.set(snapshot.key, await recentAdmissions(tx, snapshot.key, now));
+        snapshot.recent = [...logs.get(snapshot.key)!, ...admittedHere];
+      }
+      const fits = forecastFits(
+        snapshots,
+        waiting.map((request) => request.tokens),
+        now,
+      );
+      // never sooner than the first one's own retry time
+      return wakeTogether(fits, now).map((wait) => Math.max(wait, retryAfterMs));
+    };
+    for (const [index, request] of input.requests.entries()) {
       const before = earlier.get(request.leaseId);
       if (before !== undefined) {
         results.push({ admitted: true, leaseId: request.leaseId, expiresAt: before, replayed: true });
-        continue;
-      }
-      if (waitMs !== undefined) {
-        results.push({ admitted: false, leaseId: request.leaseId, retryAfterMs: waitMs, blockedBy: [] });
         continue;
       }
       // a bucket whose minute totals leave room decides the same without its log (see tryAcquire)
@@ -146,10 +167,26 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
       const decision = decideAdmission(snapshots, request.tokens, now);
       if (!decision.admitted) {
         const { retryAfterMs, blockedBy } = decision;
-        results.push({ admitted: false, leaseId: request.leaseId, retryAfterMs, blockedBy });
         // larger than a limit: only this request is refused; otherwise it and the rest wait, in order
-        if (decision.retryAfterMs !== null) waitMs = decision.retryAfterMs;
-        continue;
+        if (retryAfterMs === null) {
+          results.push({ admitted: false, leaseId: request.leaseId, retryAfterMs, blockedBy });
+          continue;
+        }
+        const waits = await waitsFrom(index, retryAfterMs, blockedBy);
+        let next = 0;
+        for (const later of input.requests.slice(index)) {
+          const replayed = earlier.get(later.leaseId);
+          if (replayed !== undefined)
+            results.push({ admitted: true, leaseId: later.leaseId, expiresAt: replayed, replayed: true });
+          else
+            results.push({
+              admitted: false,
+              leaseId: later.leaseId,
+              retryAfterMs: waits[next++]!,
+              blockedBy: later === request ? blockedBy : [],
+            });
+        }
+        break;
       }
       snapshots.forEach((snapshot, n) => {
         snapshot.day = admitIntoDay(snapshot.day, request.tokens, now);

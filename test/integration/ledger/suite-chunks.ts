@@ -174,6 +174,43 @@ export function chunkTests(ledger: () => LedgerStore): void {
       expect(Number((await row(t.bucket('team'))).rows[0]!.day_requests)).toBe(8);
     });
 
+    it('tells requests that wait for the minute when they fit, waking the ones within a second together', async () => {
+      const store = ledger();
+      const t = uniqueNames('chunk-wake');
+      const buckets = [{ key: t.bucket('team'), limits: { rpm: 6 } }];
+      // the minute filled one request at a time: at T0, T0 + 400 ms, ..., T0 + 2 s
+      for (let n = 0; n < 6; n++) {
+        const [early] = await tryAcquireMany(store.sql, {
+          buckets,
+          requests: [{ leaseId: t.id(`early-${n}`), tokens: 1 }],
+          now: T0 + n * 400,
+          leaseTtlMs: 60_000,
+        });
+        expect(early!.admitted).toBe(true);
+      }
+      const now = T0 + 10_000;
+      const waiting = Array.from({ length: 4 }, (_, n) => ({ leaseId: t.id(`late-${n}`), tokens: 1 }));
+      const first = await tryAcquireMany(store.sql, { buckets, requests: waiting, now, leaseTtlMs: 60_000 });
+      // each fits when one of the first four leaves the window (61 s after it); the first three within a
+      // second of each other wake together at the third's time, the fourth on its own
+      const leaves = (n: number) => T0 + n * 400 + 61_000 - now;
+      expect(first.map((r) => (r.admitted ? 'admitted' : r.retryAfterMs))).toEqual([
+        leaves(2),
+        leaves(2),
+        leaves(2),
+        leaves(3),
+      ]);
+      // at that time one call admits the three, and the fourth waits for its own time
+      const woken = await tryAcquireMany(store.sql, {
+        buckets,
+        requests: waiting,
+        now: now + leaves(2),
+        leaseTtlMs: 60_000,
+      });
+      expect(woken.map((r) => r.admitted)).toEqual([true, true, true, false]);
+      expect(woken[3]).toMatchObject({ admitted: false, retryAfterMs: leaves(3) - leaves(2) });
+    });
+
     it('never admits more than a limit when chunks race', async () => {
       const store = ledger();
       const t = uniqueNames('chunk-admit-race');
