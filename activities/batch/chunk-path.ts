@@ -41,6 +41,13 @@ import type { ChunkInput, ItemInput, ItemResult } from './types';
 
 /** How long an item the stopping batch did not start waits before the workflow looks again. */
 const STOPPING_WAIT_MS = 200;
+/**
+ * How long a finished item's booking may wait for the chunk's other calls to finish too, so that they are
+ * booked in one transaction (a chunk's results go back together at its end anyway; its last booking
+ * never waits). An item's lease ends with its booking, so under a concurrency limit at most a quarter of
+ * the limit waits so.
+ */
+export const FINISH_LINGER_MS = 200;
 
 /** An item's result to store, with the booking of its completion when it has one. */
 interface Finish {
@@ -232,23 +239,40 @@ async function runPhases(
   }
   for (const seq of seqs) if (!out.has(seq) && !planned.some((p) => p.seq === seq)) out.set(seq, one(seq));
 
-  // the results stored, and the completions booked with them, a group at a time (see groupCommit)
+  // the results stored, and the completions booked with them, a group at a time (see groupCommit): a
+  // group waits a little for the calls still out, unless every one of them is in it
   const store = new BatchStore(sql);
-  const finishOne = groupCommit(async (entries: Finish[]): Promise<boolean[]> => {
-    const finished = await sql.transaction(async (tx) => {
-      // the item rows first: only this chunk writes them, so the budget and bucket locks that follow
-      // are held one statement less
-      const stored = await finishItemsIn(tx, common.batchId, entries, new Date(now()));
-      for (const model of new Set(entries.flatMap((entry) => (entry.booking ? [entry.model] : [])))) {
-        const items = entries.flatMap((entry) =>
-          entry.booking && entry.model === model ? [entry.booking] : [],
-        );
-        await bookCompletionsIn(tx, { model, items, now: now() });
-      }
-      return stored;
-    });
-    return entries.map((entry) => finished.has(entry.seq));
-  });
+  let callsOut = 0;
+  // under a concurrency limit a waiting booking keeps its lease: at most a quarter of the limit waits
+  const concurrencyLimit = Math.min(
+    ...[...new Set(planned.map((p) => p.ref.model))].flatMap((model) =>
+      capacityBuckets(config, team.name, model, false).map(
+        (bucket) => bucket.limits.concurrency ?? Number.POSITIVE_INFINITY,
+      ),
+    ),
+  );
+  const lingerCap = Math.floor(concurrencyLimit / 4);
+  const finishOne = groupCommit(
+    async (entries: Finish[]): Promise<boolean[]> => {
+      const finished = await sql.transaction(async (tx) => {
+        // the item rows first: only this chunk writes them, so the budget and bucket locks that follow
+        // are held one statement less
+        const stored = await finishItemsIn(tx, common.batchId, entries, new Date(now()));
+        for (const model of new Set(entries.flatMap((entry) => (entry.booking ? [entry.model] : [])))) {
+          const items = entries.flatMap((entry) =>
+            entry.booking && entry.model === model ? [entry.booking] : [],
+          );
+          await bookCompletionsIn(tx, { model, items, now: now() });
+        }
+        return stored;
+      });
+      return entries.map((entry) => finished.has(entry.seq));
+    },
+    {
+      lingerMs: lingerCap > 1 ? FINISH_LINGER_MS : 0,
+      ready: (queued) => queued >= callsOut || queued >= lingerCap,
+    },
+  );
   const finish = async (entry: Finish): Promise<ItemResult> => {
     if (await finishOne(entry)) return done(entry.outcome);
     // finished before by another run: its result stands
@@ -396,8 +420,11 @@ async function runPhases(
           return await finish({ seq: p.seq, outcome: next.outcome, model: p.ref.model });
         } finally {
           free();
+          callsOut--;
+          finishOne.recheck();
         }
       };
+      callsOut = admitted.length;
       admitted.forEach((p, index) => out.set(p.seq, callOne(p, index)));
     }
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MAX_WINDOW, MIN_WINDOW, sizeBatchRun } from '../../domain/batch-sizing';
 import { groupCommit } from '../../domain/group-commit';
 
@@ -72,5 +72,48 @@ describe('group commit', () => {
     });
     await expect(write('a')).rejects.toThrow('down');
     expect(await write('b')).toBe('b');
+  });
+
+  it('with a linger, lets entries that come one by one wait for each other, and flushes as soon as the group is complete', async () => {
+    vi.useFakeTimers();
+    try {
+      const flushes: number[][] = [];
+      let expected = 3;
+      const write = groupCommit(
+        async (entries: number[]) => {
+          flushes.push(entries);
+          return entries;
+        },
+        { lingerMs: 200, ready: (queued) => queued >= expected },
+      );
+      const a = write(1);
+      await vi.advanceTimersByTimeAsync(50);
+      const b = write(2);
+      await vi.advanceTimersByTimeAsync(50);
+      expect(flushes).toEqual([]);
+      const c = write(3); // the third of three: complete, no more waiting
+      await vi.advanceTimersByTimeAsync(0);
+      expect(flushes).toEqual([[1, 2, 3]]);
+      expect(await Promise.all([a, b, c])).toEqual([1, 2, 3]);
+
+      // a group that does not fill up goes when the linger is over
+      const d = write(4);
+      await vi.advanceTimersByTimeAsync(199);
+      expect(flushes).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await d).toBe(4);
+      expect(flushes[1]).toEqual([4]);
+
+      // one fewer to expect (a caller ended without an entry): recheck lets the group go at once
+      expected = 2;
+      const e = write(5);
+      expected = 1;
+      write.recheck();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(await e).toBe(5);
+      expect(flushes[2]).toEqual([5]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
