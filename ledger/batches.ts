@@ -410,6 +410,16 @@ export class BatchStore {
     await this.db.query(`DELETE FROM batch_validation WHERE batch_id = $1`, [batchId]);
   }
 
+  /**
+   * Refreshes the planner's statistics of `batch_items` after a large batch was stored: until autovacuum
+   * gets to it, the planner takes the new batch for a handful of rows and reads its pending items by a
+   * bitmap scan and a sort of the whole batch (380 ms a page at a million items) instead of in the
+   * primary key's order (under 1 ms). Only a warning where the ledger's user does not own the table.
+   */
+  async analyzeItems(): Promise<void> {
+    await this.db.query(`ANALYZE batch_items`);
+  }
+
   /** Records what validation stored: the number of items and the skipped lines' problems. */
   async setValidated(batchId: string, total: number, errors: unknown[] | null): Promise<void> {
     await this.db.query(`UPDATE batches SET total = $2, errors = $3::jsonb WHERE id = $1`, [

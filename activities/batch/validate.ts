@@ -15,6 +15,9 @@ import { checkPolicy } from '../completion/policy';
 import type { BatchRef, ValidateResult } from './types';
 import { storeValidLines } from './validate-pages';
 
+/** A batch of at least this many items has the planner's statistics refreshed once it is stored. */
+export const ANALYZE_FROM_ITEMS = 10_000;
+
 type ErrorEntry = Omit<BatchLineError, 'line'> & { line: number | null; custom_id?: string };
 
 export async function validateBatch(deps: CompletionDeps, input: BatchRef): Promise<ValidateResult> {
@@ -100,6 +103,12 @@ export async function validateBatch(deps: CompletionDeps, input: BatchRef): Prom
     ]);
   }
 
+  // fresh statistics for a large batch's items, before its runs read them page by page
+  if (stored.total >= ANALYZE_FROM_ITEMS) {
+    await store.analyzeItems().catch((error: unknown) => {
+      deps.log.warn(`batch ${batch.id}: ANALYZE batch_items failed: ${(error as Error).message}`);
+    });
+  }
   await store.setValidated(batch.id, stored.total, problems.length > 0 ? problems : null);
   await store.setStatus(batch.id, 'in_progress', new Date(deps.now()));
   await store.endValidation(batch.id);
