@@ -5,6 +5,7 @@
  */
 import { groqFactoryFor, buildWorker, startWorkerEgress } from '../../services/components';
 import { clientOn, scheduleReports } from '../../services/components';
+import { startLedgerMaintenance } from '../../../ledger/maintenance';
 import { connectWorker } from '../../../workers/worker';
 import { parseFlags, untilSignal } from '../args';
 import type { CliIO } from '../io';
@@ -18,6 +19,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const base = await prepareProcess(parsed.values, io);
   if (!base) return 1;
   const connection = await connectWorker(base.target);
+  // a PostgreSQL server without autovacuum: this worker keeps the ledger's busiest tables itself
+  const upkeep = await startLedgerMaintenance(base.ledger.sql, { log: io.stdout });
   const egress = await startWorkerEgress(base.ledger, base.upstream, io.stdout);
   const worker = await buildWorker({
     connection,
@@ -40,6 +43,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (outcome === 'signal' && worker.getState() === 'RUNNING') worker.shutdown();
   await done.catch((error: unknown) => io.stderr(`worker: ${String(error)}`));
   await egress?.close();
+  await upkeep.stop();
   await connection.close();
   await base.ledger.close();
   return outcome === 'signal' ? 0 : 1;
