@@ -2,32 +2,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { forecastFits, wakeTogether, WAKE_SPREAD_MS } from '../../../ledger/rate-forecast';
-import {
-  admitIntoDay,
-  decideAdmission,
-  MINUTE_WINDOW_MS,
-  type Admission,
-  type BucketSnapshot,
-  type RateLimits,
-} from '../../../ledger/rate-math';
+import { admitIntoDay, decideAdmission, MINUTE_WINDOW_MS } from '../../../ledger/rate-math';
+import { snapshot } from '../../support/rate-snapshot';
 
 const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
-
-function snapshot(
-  limits: RateLimits,
-  recent: Admission[],
-  extra: Partial<BucketSnapshot> = {},
-): BucketSnapshot {
-  return {
-    key: 'b',
-    limits,
-    day: { dayStart: 0, dayRequests: 0, dayTokens: 0 },
-    recent,
-    upstream: { tokens: null, requests: null, blockedUntil: null },
-    openLeaseExpiries: [],
-    ...extra,
-  };
-}
 
 describe('forecastFits', () => {
   it('times each waiting request by the admission that has to leave the minute for it', () => {

@@ -15,30 +15,13 @@ import {
   windowStart,
   windowsAt,
   type Admission,
-  type BucketSnapshot,
   type DayCounters,
-  type RateLimits,
   type UpstreamDimension,
 } from '../../../ledger/rate-math';
+import { snapshot } from '../../support/rate-snapshot';
 
 const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
 const noDay: DayCounters = { dayStart: 0, dayRequests: 0, dayTokens: 0 };
-
-function snapshot(
-  limits: RateLimits,
-  recent: Admission[] = [],
-  extra: Partial<BucketSnapshot> = {},
-): BucketSnapshot {
-  return {
-    key: 'b',
-    limits,
-    day: noDay,
-    recent,
-    upstream: { tokens: null, requests: null, blockedUntil: null },
-    openLeaseExpiries: [],
-    ...extra,
-  };
-}
 
 describe('windows', () => {
   it('aligns days to UTC midnight', () => {
