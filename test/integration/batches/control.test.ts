@@ -103,9 +103,12 @@ describe('controlling batches', () => {
       const all = new Set([...output, ...errors].map((line) => line.custom_id));
       expect(all.size).toBe(150);
 
-      // nothing is held any more: items that ran are settled, none other reserved anything
-      const states = await reservationStates(batch.id);
-      expect(states).toEqual({ settled: counts.completed });
+      // nothing is held any more: items that ran are settled; an item whose chunk had reserved it but
+      // not yet claimed its call when the cancel came kept its hold until the end and then released it
+      const { settled, released = 0, ...others } = await reservationStates(batch.id);
+      expect(settled).toBe(counts.completed);
+      expect(others).toEqual({});
+      expect(released).toBeLessThanOrEqual(150 - counts.completed);
       const spend = await stack.ledger.getTeamSpend('alpha', new Date().toISOString().slice(0, 7));
       expect(spend.held).toBe(0n);
 
