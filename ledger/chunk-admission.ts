@@ -122,6 +122,11 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
     // the log of a bucket whose minute is full, read once, with this chunk's admissions added as they come
     const logs = new Map<string, Admission[]>();
     const admittedHere: Admission[] = [];
+    /** the bucket's whole sliding minute (its log, read once, and this chunk's admissions) */
+    const withLog = async (snapshot: BucketSnapshot) => {
+      if (!logs.has(snapshot.key)) logs.set(snapshot.key, await recentAdmissions(tx, snapshot.key, now));
+      snapshot.recent = [...logs.get(snapshot.key)!, ...admittedHere];
+    };
 
     const results: ChunkAdmission[] = [];
     const admitted: { leaseId: string; tokens: number }[] = [];
@@ -135,11 +140,7 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
       const waiting = input.requests.slice(first).filter((request) => !earlier.has(request.leaseId));
       if (waiting.length < 2 || !blockedBy.every((block) => MINUTE_LIMITS.has(block.limit)))
         return waiting.map(() => retryAfterMs);
-      for (const snapshot of snapshots) {
-        if (!minute.has(snapshot.key)) continue;
-        if (!logs.has(snapshot.key)) logs.set(snapshot.key, await recentAdmissions(tx, snapshot.key, now));
-        snapshot.recent = [...logs.get(snapshot.key)!, ...admittedHere];
-      }
+      for (const snapshot of snapshots) if (minute.has(snapshot.key)) await withLog(snapshot);
       const fits = forecastFits(
         snapshots,
         waiting.map((request) => request.tokens),
@@ -159,10 +160,7 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
         const used = minute.get(snapshot.key);
         if (!used) continue;
         if (minuteFits(snapshot.limits, used, request.tokens)) snapshot.recent = [];
-        else {
-          if (!logs.has(snapshot.key)) logs.set(snapshot.key, await recentAdmissions(tx, snapshot.key, now));
-          snapshot.recent = [...logs.get(snapshot.key)!, ...admittedHere];
-        }
+        else await withLog(snapshot);
       }
       const decision = decideAdmission(snapshots, request.tokens, now);
       if (!decision.admitted) {
