@@ -15,7 +15,7 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { CompletionActivities } from '../activities/completion';
-import type { AuthorizeResult, BilledUsage } from '../activities/completion/types';
+import type { AuthorizeResult, BilledUsage, MadeCall } from '../activities/completion/types';
 import { refusalBody, refusalStatus, type ApiErrorBody, type Refusal } from '../domain/api-errors';
 import type { ChatRequest } from '../domain/chat-request';
 import { promptTokenBound, promptTokenEstimate } from '../domain/prompt-tokens';
@@ -60,6 +60,15 @@ export const TWO_STEP_PATCH = 'governed-completion-two-steps';
  */
 export const STREAM_FINISH_PATCH = 'governed-completion-stream-finish';
 
+/**
+ * Since this patch a non-streamed request's first attempt is one step when the authorize step admits it
+ * at once (`authorizeAndCall`: the authorize step, then the call step): one local activity on the happy
+ * path instead of two. It implies the two patches before it, which a workflow that takes it no longer
+ * records (each patch costs two history events: its marker and the search attribute that lists the
+ * patches). Histories from before it replay through the two steps and their patches.
+ */
+export const ONE_STEP_PATCH = 'governed-completion-one-step';
+
 /** How long a stream may run before its outcome is taken as unknown (the gateway died). */
 const STREAM_DEADLINE = '15 minutes';
 
@@ -87,6 +96,9 @@ const upstream = proxyLocalActivities<CompletionActivities>({
   startToCloseTimeout: '75 seconds',
   retry: { maximumAttempts: 1 },
 });
+
+/** The first attempt's call as the one-step path gives it. */
+type FirstCall = MadeCall | { kind: 'failed' };
 
 function refused(refusal: Refusal, attempts: number): GovernedCompletionResult {
   return {
@@ -154,17 +166,32 @@ async function govern(
     ...(input.maxCompletionTokens !== undefined ? { maxCompletionTokens: input.maxCompletionTokens } : {}),
   };
   const bound = promptTokenBound(input.request.messages, input.request.tools);
-  const twoSteps = patched(TWO_STEP_PATCH);
+  const oneStep = patched(ONE_STEP_PATCH);
+  const twoSteps = oneStep || patched(TWO_STEP_PATCH);
+  const authorizeInput = {
+    ...policyInput,
+    ...(input.stream ? { stream: true } : {}),
+    attempt: 1,
+    promptTokenBound: bound,
+    promptTokenEstimate: promptTokenEstimate(input.request.messages, input.request.tools),
+  };
   // the first attempt's reservation and admission, when the authorize step made them
   let first: Extract<AuthorizeResult, { ok: true }> | undefined;
-  if (twoSteps) {
-    const authorized = await quick.authorize({
-      ...policyInput,
-      ...(input.stream ? { stream: true } : {}),
-      attempt: 1,
-      promptTokenBound: bound,
-      promptTokenEstimate: promptTokenEstimate(input.request.messages, input.request.tools),
-    });
+  // the first attempt's call, when the authorize step admitted it and called in the same step
+  let firstCall: FirstCall | undefined;
+  if (oneStep && !input.stream) {
+    try {
+      const step = await upstream.authorizeAndCall({ ...authorizeInput, request: input.request });
+      if (!step.authorized.ok) return refused(step.authorized.refusal, 0);
+      first = step.authorized;
+      firstCall = step.call;
+    } catch {
+      // the step failed (its worker died, it timed out): the separate steps below take the attempt over;
+      // the authorize step is idempotent and the call step knows a call this attempt already claimed
+    }
+  }
+  if (twoSteps && !first) {
+    const authorized = await quick.authorize(authorizeInput);
     if (!authorized.ok) return refused(authorized.refusal, 0);
     first = authorized;
   }
@@ -261,7 +288,7 @@ async function govern(
       const outcome = streamOutcome()!;
       const booking = { ref, outcome, promptTokenBound: bound };
       let usage;
-      if (patched(STREAM_FINISH_PATCH)) {
+      if (oneStep || patched(STREAM_FINISH_PATCH)) {
         const finished = await quick.finishStream(booking);
         usage = finished.usage;
         if (!finished.alertsChecked) await quick.checkAlerts({ team, period });
@@ -285,14 +312,16 @@ async function govern(
     }
 
     // the call admits itself against the rate limits right before calling Groq
-    let call;
+    const given = attempt === 1 ? firstCall : undefined;
+    let call: MadeCall | undefined = given?.kind === 'failed' ? undefined : given;
     try {
-      if (prepared && !prepared.capacity.admitted) {
+      if (given?.kind === 'failed') throw new Error('the call step failed without a result');
+      if (!call && prepared && !prepared.capacity.admitted) {
         const refusal = await waitForRoom(prepared.capacity.retryAfterMs);
         if (refusal) return refusal;
       }
-      for (;;) {
-        call = await upstream.callGroq({
+      while (!call) {
+        const made = await upstream.callGroq({
           ...ref,
           request: input.request,
           maxCompletionTokens,
@@ -300,9 +329,11 @@ async function govern(
           ...(admitted ? {} : { admission: { tokens: estimate, interactive: input.interactive } }),
           ...(twoSteps ? { alerts: true } : {}),
         });
-        if (call.kind !== 'not_admitted') break;
-        const refusal = await waitForRoom(call.retryAfterMs);
-        if (refusal) return refusal;
+        if (made.kind !== 'not_admitted') call = made;
+        else {
+          const refusal = await waitForRoom(made.retryAfterMs);
+          if (refusal) return refusal;
+        }
       }
     } catch {
       // the call's activity failed without an answer (timed out, its worker died): outcome unknown

@@ -13,7 +13,7 @@ import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import { refusalAnswer } from './handoffs';
 import { checkPolicy } from './policy';
-import type { AuthorizeInput, AuthorizeResult, StreamAdmission } from './types';
+import type { AttemptRef, AuthorizeInput, AuthorizeResult, StreamAdmission } from './types';
 
 export async function authorize(
   deps: CompletionDeps,
@@ -43,22 +43,30 @@ export function streamAdmissionOf(
     return { admitted: false, ...refusal };
   }
   if (!result.capacity.admitted) return undefined;
-  const { policy } = result;
   return {
     admitted: true,
-    attempt: {
-      requestId: input.requestId,
-      attempt: input.attempt,
-      reservationId: result.reservationId,
-      leaseId: leaseIdFor(input.requestId, input.attempt),
-      team: policy.team,
-      period: policy.period,
-      model: policy.model,
-      upstreamKey: policy.upstreamKey,
-      gatewayKeyId: input.gatewayKeyId,
-      batch: !input.interactive,
-    },
-    maxCompletionTokens: policy.maxCompletionTokens,
+    attempt: attemptRefOf(input, result),
+    maxCompletionTokens: result.policy.maxCompletionTokens,
+  };
+}
+
+/** The attempt an authorization made: its reservation, its lease and what it is charged to. */
+export function attemptRefOf(
+  input: AuthorizeInput,
+  result: Extract<AuthorizeResult, { ok: true }>,
+): AttemptRef {
+  const { policy } = result;
+  return {
+    requestId: input.requestId,
+    attempt: input.attempt,
+    reservationId: result.reservationId,
+    leaseId: leaseIdFor(input.requestId, input.attempt),
+    team: policy.team,
+    period: policy.period,
+    model: policy.model,
+    upstreamKey: policy.upstreamKey,
+    gatewayKeyId: input.gatewayKeyId,
+    batch: !input.interactive,
   };
 }
 

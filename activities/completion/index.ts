@@ -1,6 +1,7 @@
 /** The governed-completion activities, built from their dependencies. */
 import { checkAlerts } from './alerts';
 import { authorize } from './authorize';
+import { authorizeAndCall } from './authorize-and-call';
 import { KeyTeams } from './authorize-fast';
 import { recordRefusal, reserveBudget } from './budget';
 import { oncePerAttempt } from './call-once';
@@ -11,6 +12,7 @@ import { bookStream, finishStream, type BookStreamInput } from './stream-booking
 import type {
   AlertsInput,
   AttemptRef,
+  AuthorizeAndCallInput,
   AuthorizeInput,
   CallInput,
   CapacityInput,
@@ -30,6 +32,7 @@ export function createCompletionActivities(deps: CompletionDeps) {
   return {
     checkPolicy: (input: PolicyInput) => checkPolicy(deps, input),
     authorize: (input: AuthorizeInput) => authorize(deps, input, keyTeams),
+    authorizeAndCall: (input: AuthorizeAndCallInput) => authorizeAndCall(deps, input, keyTeams, callOnce),
     reserveBudget: (input: ReserveInput) => reserveBudget(deps, input),
     acquireCapacity: (input: CapacityInput) => acquireCapacity(deps, input),
     callGroq: (input: CallInput) => callOnce(input),

@@ -90,6 +90,26 @@ export interface CallInput extends AttemptRef {
   alerts?: boolean;
 }
 
+/**
+ * The first attempt of a non-streamed request in one step: the authorize step, then, when it admitted
+ * the call at once, the call step with the alerts.
+ */
+export interface AuthorizeAndCallInput extends AuthorizeInput {
+  request: ChatRequest;
+}
+
+export interface AuthorizeAndCallResult {
+  authorized: AuthorizeResult;
+  /**
+   * the call step's result when the authorize step admitted the call; `failed` when the call step
+   * failed without a result (the workflow then settles the attempt as it does after a failed call step)
+   */
+  call?: MadeCall | { kind: 'failed' };
+}
+
+/** A call step's result once it was admitted. */
+export type MadeCall = Exclude<CallResult, { kind: 'not_admitted' }>;
+
 export interface BilledUsage {
   promptTokens: number;
   completionTokens: number;

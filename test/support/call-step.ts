@@ -19,7 +19,7 @@ export const CALL_MODEL = 'llama-3.1-8b-instant';
 export function workerActivities(
   stack: CompletionStack,
   identity: string,
-  options: { egress?: EgressRoute; timeoutMs?: number } = {},
+  options: { egress?: EgressRoute; timeoutMs?: number; ledger?: CompletionStack['ledger'] } = {},
 ): CompletionActivities {
   const groq = createGroqClientFactory({
     baseURL: stack.emulator.url,
@@ -28,7 +28,7 @@ export function workerActivities(
     ...(options.egress ? { egress: options.egress } : {}),
   });
   return createCompletionActivities({
-    ledger: stack.ledger,
+    ledger: options.ledger ?? stack.ledger,
     config: () => stack.config,
     groq,
     alerts: { notify: async () => undefined },

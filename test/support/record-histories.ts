@@ -23,7 +23,9 @@ import {
 // -model-refused, -retried-429) were recorded by this script's scenarios under those names; they stay as
 // they are and keep replaying through the unpatched branch. So does governedCompletion-stream-steps, a
 // stream whose end was two steps (bookStream, checkAlerts), recorded before the stream-finish patch under
-// this scenario with that name.
+// this scenario with that name. The histories named governedCompletion-two-steps-* were recorded by the
+// scenarios now named -one-step-*, before the one-step patch: they replay through the two steps; and
+// governedCompletion-stream-finish by the scenario now named governedCompletion-one-step-stream.
 // governed completions run against a real ledger (in memory) and the emulator, with a member key
 const parts = await completionRecordingParts();
 const { emulator, member } = parts;
@@ -72,26 +74,26 @@ const scenarios: Scenario[] = [
     activities: createActivities(recoveringUpstream(10).deps),
   },
   {
-    name: 'governedCompletion-two-steps-success',
+    name: 'governedCompletion-one-step-success',
     workflowType: 'governedCompletion',
     args: [completion('req_recordsuccess0000000000000', { max_completion_tokens: 20 })],
     activities: completionActivities,
   },
   {
-    name: 'governedCompletion-two-steps-model-refused',
+    name: 'governedCompletion-one-step-model-refused',
     workflowType: 'governedCompletion',
     args: [completion('req_recordrefused0000000000000', { model: 'llama-3.3-70b-versatile' })],
     activities: completionActivities,
   },
   {
-    name: 'governedCompletion-two-steps-retried-429',
+    name: 'governedCompletion-one-step-retried-429',
     workflowType: 'governedCompletion',
     args: [completion('req_record429000000000000000000'.slice(0, 30), { max_completion_tokens: 10 })],
     activities: completionActivities,
     before: () => void emulator.injectFault({ kind: 'status', status: 429, retryAfter: 1, count: 1 }),
   },
   {
-    name: 'governedCompletion-stream-finish',
+    name: 'governedCompletion-one-step-stream',
     workflowType: 'governedCompletion',
     args: [{ ...completion('req_recordstreamfinish00000000', { max_completion_tokens: 20 }), stream: true }],
     activities: completionActivities,

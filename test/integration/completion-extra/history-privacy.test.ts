@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { completionWorkflowId } from '../../../domain/request-ids';
 import { ENCODING_ENCRYPTED } from '../../../workers/codec';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
-import { STREAM_FINISH_PATCH, TWO_STEP_PATCH } from '../../../workflows/governed-completion';
+import { ONE_STEP_PATCH } from '../../../workflows/governed-completion';
 import { describeFindings, findForbidden, scanHistories, type HistoryScan } from '../../support/history-scan';
 import { devServerEnv } from '../../support/temporal';
 
@@ -154,10 +154,10 @@ describe('history privacy of governed completions (codec on, through the gateway
         activityTypes.add(String(data.activity_type));
       }
     }
-    // the JSON completion: authorize, then the call (its alerts inside); the stream: authorize, then
-    // one step for its booking and alerts after the gateway's report
-    expect([...activityTypes].sort()).toEqual(['authorize', 'callGroq', 'finishStream'].sort());
-    expect([...patches].sort()).toEqual([STREAM_FINISH_PATCH, TWO_STEP_PATCH].sort());
+    // the JSON completion: one step (authorize, then the call with its alerts); the stream: authorize,
+    // then one step for its booking and alerts after the gateway's report
+    expect([...activityTypes].sort()).toEqual(['authorize', 'authorizeAndCall', 'finishStream'].sort());
+    expect([...patches]).toEqual([ONE_STEP_PATCH]);
   });
 
   it('leaves no prompt, completion text, gateway key secret or upstream key in any raw history', () => {
