@@ -32,10 +32,22 @@ export interface FastAuthorizeInput {
   tokens: number;
   leaseTtlMs: number;
   buckets: readonly BucketRequest[];
+  /** claim the reservation for its upstream call in the same statement once admitted (`claimed`) */
+  claimer?: string;
 }
 
-/** `declined`: nothing reserved; `reserved`: held but not admitted; `admitted`: held and admitted. */
-export type FastAuthorizeOutcome = 'declined' | 'reserved' | 'admitted';
+/**
+ * `declined`: nothing reserved; `reserved`: held but not admitted; `admitted`: held and admitted;
+ * `claimed`: held, admitted and claimed by `claimer` (only when one was given, and instead of `admitted`).
+ */
+export type FastAuthorizeOutcome = 'declined' | 'reserved' | 'admitted' | 'claimed';
+
+const OUTCOMES: ReadonlySet<string> = new Set<FastAuthorizeOutcome>([
+  'declined',
+  'reserved',
+  'admitted',
+  'claimed',
+]);
 
 const LIMITS: ReadonlyArray<keyof RateLimits> = ['rpm', 'tpm', 'rpd', 'tpd', 'concurrency'];
 
@@ -47,6 +59,8 @@ export async function authorizeFast(
   assertId('reservationId', input.reservationId);
   assertId('requestId', input.requestId);
   assertId('leaseId', input.leaseId);
+  if (input.claimer !== undefined && input.claimer.length === 0)
+    throw new RangeError('claimer must not be empty');
   assertPeriod(input.period);
   assertNanos('amount', input.amount);
   if (input.teamLimit !== null) assertNanos('teamLimit', input.teamLimit);
@@ -69,7 +83,8 @@ export async function authorizeFast(
   }
   const { rows } = await db.query(
     `SELECT governor_authorize($1, $2, $3::text[], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-              $16::text[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22, $23, $24) AS outcome`,
+              $16::text[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22, $23, $24,
+              $25) AS outcome`,
     [
       input.keyId,
       input.team,
@@ -91,10 +106,17 @@ export async function authorizeFast(
       MINUTE_WINDOW_MS,
       LOG_KEEP_MS,
       DAY_MS,
+      input.claimer ?? null,
     ],
   );
-  const outcome = rows[0]?.outcome;
-  if (outcome !== 'declined' && outcome !== 'reserved' && outcome !== 'admitted')
+  const outcome: unknown = rows[0]?.outcome;
+  const claiming = input.claimer !== undefined;
+  if (
+    typeof outcome !== 'string' ||
+    !OUTCOMES.has(outcome) ||
+    (outcome === 'claimed' && !claiming) ||
+    (outcome === 'admitted' && claiming)
+  )
     throw new Error(`governor_authorize answered ${String(outcome)}`);
-  return outcome;
+  return outcome as FastAuthorizeOutcome;
 }

@@ -13,7 +13,7 @@ import { periodOf } from '../../ledger';
 import { leaseIdFor, reservationIdFor } from './budget';
 import { acquireCapacity, capacityBuckets, LEASE_TTL_MS } from './capacity';
 import type { CompletionDeps } from './deps';
-import type { AuthorizeInput, AuthorizeResult } from './types';
+import type { AuthorizeInput, AuthorizeResult, ClaimFor } from './types';
 
 /** The teams of the keys this worker has authorized (a key's team never changes). */
 export class KeyTeams {
@@ -36,6 +36,7 @@ export async function authorizeFast(
   deps: CompletionDeps,
   input: AuthorizeInput,
   keyTeams: KeyTeams,
+  claim?: ClaimFor,
 ): Promise<Extract<AuthorizeResult, { ok: true }> | undefined> {
   const team = keyTeams.get(input.gatewayKeyId);
   if (team === undefined) return undefined;
@@ -71,10 +72,11 @@ export async function authorizeFast(
     tokens,
     leaseTtlMs: LEASE_TTL_MS,
     buckets: capacityBuckets(config, team, input.model, input.interactive),
+    ...(claim ? { claimer: await claim(teamConfig.upstreamKey) } : {}),
   });
   if (outcome === 'declined') return undefined;
   const capacity =
-    outcome === 'admitted'
+    outcome === 'admitted' || outcome === 'claimed'
       ? { admitted: true as const }
       : await acquireCapacity(deps, {
           leaseId,
@@ -96,5 +98,6 @@ export async function authorizeFast(
     reservationId,
     tokens,
     capacity,
+    ...(outcome === 'claimed' ? { claimed: true } : {}),
   };
 }

@@ -13,15 +13,16 @@ import { acquireCapacity } from './capacity';
 import type { CompletionDeps } from './deps';
 import { refusalAnswer } from './handoffs';
 import { checkPolicy } from './policy';
-import type { AttemptRef, AuthorizeInput, AuthorizeResult, StreamAdmission } from './types';
+import type { AttemptRef, AuthorizeInput, AuthorizeResult, ClaimFor, StreamAdmission } from './types';
 
 export async function authorize(
   deps: CompletionDeps,
   input: AuthorizeInput,
   keyTeams: KeyTeams,
+  claim?: ClaimFor,
 ): Promise<AuthorizeResult> {
   // one ledger statement when the key is known here and everything fits at once; else the steps
-  const result = (await authorizeFast(deps, input, keyTeams)) ?? (await decide(deps, input));
+  const result = (await authorizeFast(deps, input, keyTeams, claim)) ?? (await decide(deps, input));
   if (result.ok) keyTeams.set(input.gatewayKeyId, result.policy.team);
   if (input.stream) deps.handoffs?.admissions.announce(input.requestId, streamAdmissionOf(input, result));
   // a refusal is the workflow's result: the gateway waiting in this process can answer it now

@@ -12,15 +12,15 @@ import type { CallInput, CallResult } from './types';
 /** How long a finished call's result is kept for a second run of its activity. */
 export const CALL_RESULT_KEEP_MS = 120_000;
 
-export function oncePerAttempt(
-  call: (input: CallInput) => Promise<CallResult>,
+export function oncePerAttempt<Extra extends unknown[]>(
+  call: (input: CallInput, ...extra: Extra) => Promise<CallResult>,
   keepMs = CALL_RESULT_KEEP_MS,
-): (input: CallInput) => Promise<CallResult> {
+): (input: CallInput, ...extra: Extra) => Promise<CallResult> {
   const calls = new Map<string, Promise<CallResult>>();
-  return (input) => {
+  return (input, ...extra) => {
     const known = calls.get(input.reservationId);
     if (known) return known;
-    const result = call(input);
+    const result = call(input, ...extra);
     calls.set(input.reservationId, result);
     const forget = () => {
       setTimeout(() => calls.delete(input.reservationId), keepMs).unref();

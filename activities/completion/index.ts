@@ -20,13 +20,13 @@ import type {
   RefusalRecord,
   ReserveInput,
 } from './types';
-import { abandonAttempt, callGroq } from './upstream-call';
+import { abandonAttempt, callGroq, type CallTarget } from './upstream-call';
 
 export type { CompletionDeps } from './deps';
 
 export function createCompletionActivities(deps: CompletionDeps) {
   // a second run of the same attempt's call (its workflow task was lost) gets the first run's result
-  const callOnce = oncePerAttempt((input) => callGroq(deps, input));
+  const callOnce = oncePerAttempt((input: CallInput, claimed?: CallTarget) => callGroq(deps, input, claimed));
   // the teams of the keys authorized here, for the authorize step's one-statement path
   const keyTeams = new KeyTeams();
   return {

@@ -65,8 +65,16 @@ export type AuthorizeResult =
       /** tokens admission counted: the prompt estimate plus the completion allowance */
       tokens: number;
       capacity: CapacityResult;
+      /** the step also claimed the reservation for its call (asked by `authorizeAndCall` only) */
+      claimed?: true;
     }
   | { ok: false; refusal: Refusal; stage: 'policy' | 'budget' };
+
+/**
+ * Asked by the authorize step for the claimer of an upstream call on `upstreamKey`, to claim the
+ * reservation in its own statement once admitted (see `claimerFor`).
+ */
+export type ClaimFor = (upstreamKey: string) => Promise<string>;
 
 export interface CapacityInput {
   leaseId: string;

@@ -315,10 +315,14 @@ export async function abandonAttempt(
  * same step (a booking changes the spend the alerts read). An alert check that fails leaves
  * `alertsChecked` unset, and the workflow runs the alert step on its own, with its retries.
  */
-export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<CallResult> {
+export async function callGroq(
+  deps: CompletionDeps,
+  input: CallInput,
+  claimed?: CallTarget,
+): Promise<CallResult> {
   // the booking gives the spend the alerts read
   let spend: ReadonlyMap<string, Nanos> | undefined;
-  let result = await callUpstream(deps, input, (booked) => (spend = booked));
+  let result = await callUpstream(deps, input, (booked) => (spend = booked), claimed);
   if (input.alerts && result.kind === 'success' && (await alertsAfterBooking(deps, input, spend))) {
     result = { ...result, alertsChecked: true };
   }
@@ -328,11 +332,34 @@ export async function callGroq(deps: CompletionDeps, input: CallInput): Promise<
   return result;
 }
 
+/** The client an attempt calls Groq with: its key version, and whether it goes through an egress. */
+export type CallTarget = Awaited<ReturnType<CompletionDeps['groq']['callClientFor']>>;
+
+/** Who claims an attempt's reservation for a call made with this worker's target. */
+export function claimerFor(deps: CompletionDeps, target: Pick<CallTarget, 'viaEgress'>): string {
+  return target.viaEgress ? `${deps.identity}${EGRESS_CLAIM_SUFFIX}` : deps.identity;
+}
+
+/**
+ * Admit (when asked), claim and call, then book Groq's answer. `claimed`: the authorize step admitted the
+ * attempt and claimed its reservation for a call with this target, in its own statement.
+ */
 async function callUpstream(
   deps: CompletionDeps,
   input: CallInput,
   onBooked: (spend: ReadonlyMap<string, Nanos>) => void,
+  claimed?: CallTarget,
 ): Promise<CallResult> {
+  const target = claimed ?? (await admitAndClaim(deps, input));
+  if (!('client' in target)) return target;
+  const sent = await sendClaimedCall(deps, input, target);
+  return sent.kind === 'done'
+    ? sent.result
+    : bookAnswer(deps, input, target.version, sent.answer, sent.startedAt, onBooked);
+}
+
+/** The attempt admitted (when asked) and its reservation claimed: the target to call, or the result. */
+async function admitAndClaim(deps: CompletionDeps, input: CallInput): Promise<CallTarget | CallResult> {
   if (input.admission) {
     const capacity = await acquireCapacity(deps, {
       leaseId: input.leaseId,
@@ -343,11 +370,8 @@ async function callUpstream(
     });
     if (!capacity.admitted) return { kind: 'not_admitted', retryAfterMs: capacity.retryAfterMs };
   }
-  const { client, version, viaEgress } = await deps.groq.callClientFor(input.upstreamKey);
-  const claim = await deps.ledger.claimCall(
-    input.reservationId,
-    viaEgress ? `${deps.identity}${EGRESS_CLAIM_SUFFIX}` : deps.identity,
-  );
+  const target = await deps.groq.callClientFor(input.upstreamKey);
+  const claim = await deps.ledger.claimCall(input.reservationId, claimerFor(deps, target));
   if (!claim.claimed) {
     // claimed before by a run that is gone: through an egress, its answer may be in the journal
     if ('claimedBy' in claim && claimedViaEgress(claim.claimedBy)) {
@@ -357,10 +381,7 @@ async function callUpstream(
     await abandonAttempt(deps, input);
     return { kind: 'unknown' };
   }
-  const sent = await sendClaimedCall(deps, input, { client, version, viaEgress });
-  return sent.kind === 'done'
-    ? sent.result
-    : bookAnswer(deps, input, version, sent.answer, sent.startedAt, onBooked);
+  return target;
 }
 
 /**

@@ -1,8 +1,8 @@
 // The ledger work of a governed completion on its happy path, counted statement by statement through
-// the gateway: once the worker has authorized a key, a request costs three statements and no
-// transaction: the authorize step's one (`governor_authorize`: policy reads, reservation, admission),
-// the call's claim, and the booking's one (`governor_book_completion`), and what it books still equals
-// what the emulator billed.
+// the gateway: once the worker has authorized a key, a request costs two statements and no transaction:
+// the authorize step's one (`governor_authorize`: policy reads, reservation, admission and the claim of
+// the reservation for the call) and the booking's one (`governor_book_completion`), and what it books
+// still equals what the emulator billed.
 import Groq from 'groq-sdk';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ describe('the ledger statements of a governed completion', () => {
       .create({ model: MODEL, messages: [{ role: 'user', content }], max_completion_tokens: 20 })
       .withResponse();
 
-  it('costs three statements once the key is known: authorize, claim, booking', async () => {
+  it('costs two statements once the key is known: authorize (with the claim), booking', async () => {
     // the worker learns the key's team from its first authorization (the separate steps)
     await ask('first');
     const counter = countStatements(stack.ledger);
@@ -54,7 +54,7 @@ describe('the ledger statements of a governed completion', () => {
                 ? 'claim'
                 : text,
         );
-        expect(kinds).toEqual(['authorize', 'claim', 'book']);
+        expect(kinds).toEqual(['authorize', 'book']);
         const billed = stack.emulator
           .billedCalls()
           .filter((call) => call.request_id === response.headers.get('x-groq-request-id'));

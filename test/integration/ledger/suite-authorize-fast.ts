@@ -272,5 +272,61 @@ export function authorizeFastTests(ledger: () => LedgerStore): void {
       await declined({ reservationId: t.id('r5'), leaseId: t.id('l5') });
       expect(await reservations()).toBe(1);
     });
+
+    it('claims the reservation for its call only when it admits, and never on a repeated id', async () => {
+      const store = ledger();
+      const { t, keyId } = await prepare(store, 'authfast-claim');
+      const model = `m-${t.tag}`;
+      const buckets = bucketsOf(t.tag, model, {
+        rpm: 1,
+        tpm: 100_000,
+        concurrency: 50,
+        rpd: 1000,
+        tpd: 1_000_000,
+      });
+      const base = { keyId, team: t.tag, model, buckets, now: T0, tokens: 10 };
+      const claimOf = async (reservationId: string) =>
+        (
+          await store.sql.query<{ by: string | null; at: unknown }>(
+            'SELECT call_claimed_by AS by, call_claimed_at AS at FROM budget_reservations WHERE id = $1',
+            [reservationId],
+          )
+        ).rows[0];
+      const first = fastInput(base, { claimer: 'worker-a' });
+      expect(await authorizeFast(store.sql, first)).toBe('claimed');
+      expect(await claimOf(first.reservationId)).toMatchObject({ by: 'worker-a' });
+      expect((await claimOf(first.reservationId))?.at).not.toBeNull();
+      // the step run again (same reservation) is declined and leaves the first claim as it was
+      expect(await authorizeFast(store.sql, { ...first, claimer: 'worker-b' })).toBe('declined');
+      expect(await claimOf(first.reservationId)).toMatchObject({ by: 'worker-a' });
+      expect(await store.claimCall(first.reservationId, 'worker-b')).toMatchObject({
+        claimed: false,
+        claimedBy: 'worker-a',
+      });
+      // no room under the limit (one request a minute): reserved, not admitted, nobody claims it
+      const second = fastInput(base, {
+        claimer: 'worker-a',
+        reservationId: t.id('r-claim2'),
+        leaseId: t.id('l-claim2'),
+      });
+      expect(await authorizeFast(store.sql, second)).toBe('reserved');
+      expect(await claimOf(second.reservationId)).toMatchObject({ by: null, at: null });
+      // without a claimer the outcome of an admission is still `admitted`, unclaimed
+      const third = fastInput(
+        {
+          ...base,
+          buckets: bucketsOf(`${t.tag}x`, model, {
+            rpm: 5,
+            tpm: 100_000,
+            concurrency: 5,
+            rpd: 10,
+            tpd: 100_000,
+          }),
+        },
+        { reservationId: t.id('r-claim3'), leaseId: t.id('l-claim3') },
+      );
+      expect(await authorizeFast(store.sql, third)).toBe('admitted');
+      expect(await claimOf(third.reservationId)).toMatchObject({ by: null, at: null });
+    });
   });
 }
