@@ -8,26 +8,42 @@
  * decides the same. Where nobody waits (another process, nothing asked) an announcement is dropped; a
  * gateway that hears nothing in time asks the workflow as before.
  */
-export class HandoffBoard<T> {
+export class HandoffBoard<T, Detail = never> {
   readonly #waiting = new Map<string, (value: T | undefined) => void>();
+  readonly #details = new Map<string, Detail>();
   #delivered = 0;
 
   /**
    * Wait for what `requestId`'s step announces: the value, or undefined when the step announced none,
-   * after `timeoutMs`, or once cancelled.
+   * after `timeoutMs`, or once cancelled. `detail` is what the step may learn of the waiting gateway
+   * before it decides (`detailOf`).
    */
-  expect(requestId: string, timeoutMs: number): { value: Promise<T | undefined>; cancel(): void } {
+  expect(
+    requestId: string,
+    timeoutMs: number,
+    detail?: Detail,
+  ): { value: Promise<T | undefined>; cancel(): void } {
     let settle: (value: T | undefined) => void = () => undefined;
     const value = new Promise<T | undefined>((resolve) => {
       const timer = setTimeout(() => settle(undefined), timeoutMs);
       settle = (given) => {
         clearTimeout(timer);
-        if (this.#waiting.get(requestId) === settle) this.#waiting.delete(requestId);
+        if (this.#waiting.get(requestId) === settle) {
+          this.#waiting.delete(requestId);
+          this.#details.delete(requestId);
+        }
         resolve(given);
       };
     });
     this.#waiting.set(requestId, settle);
+    if (detail === undefined) this.#details.delete(requestId);
+    else this.#details.set(requestId, detail);
     return { value, cancel: () => settle(undefined) };
+  }
+
+  /** What the gateway waiting for `requestId` in this process told of itself; undefined if none waits. */
+  detailOf(requestId: string): Detail | undefined {
+    return this.#waiting.has(requestId) ? this.#details.get(requestId) : undefined;
   }
 
   /** Hand `value` to the gateway waiting for `requestId`, if one waits in this process. */

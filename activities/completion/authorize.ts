@@ -21,8 +21,11 @@ export async function authorize(
   keyTeams: KeyTeams,
   claim?: ClaimFor,
 ): Promise<AuthorizeResult> {
+  // a stream whose gateway waits in this process: its admission is also that gateway's claim
+  const streamClaimer = input.stream ? deps.handoffs?.admissions.detailOf(input.requestId) : undefined;
+  const claimFor = claim ?? (streamClaimer !== undefined ? async () => streamClaimer : undefined);
   // one ledger statement when the key is known here and everything fits at once; else the steps
-  const result = (await authorizeFast(deps, input, keyTeams, claim)) ?? (await decide(deps, input));
+  const result = (await authorizeFast(deps, input, keyTeams, claimFor)) ?? (await decide(deps, input));
   if (result.ok) keyTeams.set(input.gatewayKeyId, result.policy.team);
   if (input.stream) deps.handoffs?.admissions.announce(input.requestId, streamAdmissionOf(input, result));
   // a refusal is the workflow's result: the gateway waiting in this process can answer it now
@@ -48,6 +51,7 @@ export function streamAdmissionOf(
     admitted: true,
     attempt: attemptRefOf(input, result),
     maxCompletionTokens: result.policy.maxCompletionTokens,
+    ...(result.claimed ? { claimed: true as const } : {}),
   };
 }
 

@@ -194,7 +194,13 @@ export interface StreamOutcome {
 
 /** A streamed request's admission: what the gateway needs to call Groq itself, or why it may not. */
 export type StreamAdmission =
-  | { admitted: true; attempt: AttemptRef; maxCompletionTokens: number }
+  | {
+      admitted: true;
+      attempt: AttemptRef;
+      maxCompletionTokens: number;
+      /** the authorize step claimed the reservation for the gateway it hands this to (in-process only) */
+      claimed?: true;
+    }
   | { admitted: false; status: number; error: ApiErrorBody; retryAfterSeconds?: number };
 
 /**
@@ -208,8 +214,11 @@ export type CompletionAnswer =
 
 /** The boards a worker's completion steps announce on, for a gateway in the same process. */
 export interface CompletionHandoffs {
-  /** streamed requests' admissions, from the authorize step */
-  admissions: HandoffBoard<StreamAdmission>;
+  /**
+   * streamed requests' admissions, from the authorize step; a waiting gateway names the claimer of its
+   * calls, for the authorize statement to claim the reservation for it
+   */
+  admissions: HandoffBoard<StreamAdmission, string>;
   /** non-streamed requests' answers, from the authorize step (refusals) and the call step */
   answers: HandoffBoard<CompletionAnswer>;
 }

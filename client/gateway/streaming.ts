@@ -1,7 +1,8 @@
 /**
  * Streamed chat completions. The workflow decides (policy, reservation, rate limits) and the gateway
  * streams: tokens go from Groq straight to the caller and never through workflow history. The gateway
- * claims the reservation before calling, so a gateway that dies mid-stream leaves an attempt of
+ * claims the reservation before calling (or the authorize step claimed it for this gateway, when it
+ * hands the admission over in-process), so a gateway that dies mid-stream leaves an attempt of
  * unknown outcome that stays charged. When the caller goes away, the gateway still reads Groq's stream
  * to its end, so the usage Groq bills arrives and is booked exactly.
  */
@@ -57,7 +58,8 @@ async function admit(
   const args = [{ ...input, stream: true }];
   const board = deps.handoffs?.admissions;
   if (deps.eagerStart && board) {
-    const announced = board.expect(requestId, ANNOUNCED_ADMISSION_WAIT_MS);
+    // the authorize step may claim the reservation for this gateway in its own statement
+    const announced = board.expect(requestId, ANNOUNCED_ADMISSION_WAIT_MS, deps.streaming.identity);
     try {
       const handle = await deps.temporal.workflow.start('governedCompletion', {
         workflowId,
@@ -150,7 +152,10 @@ export async function streamChatCompletion(
   };
 
   const { attempt, maxCompletionTokens } = admission;
-  const claim = await deps.ledger.claimCall(attempt.reservationId, deps.streaming.identity);
+  // handed over in-process, the admission may already be this gateway's claim
+  const claim = admission.claimed
+    ? { claimed: true as const }
+    : await deps.ledger.claimCall(attempt.reservationId, deps.streaming.identity);
   if (!claim.claimed) {
     await finish({ kind: 'no_call', keyVersion: 0 });
     return sendError(

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completionWorkflowId } from '../../../domain/request-ids';
 import { periodOf } from '../../../ledger';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
+import { countStatements } from '../../support/ledger-watch';
 import { devServerEnv } from '../../support/temporal';
 import { TEST_CONFIG, testConfig } from '../../support/test-config';
 
@@ -141,6 +142,41 @@ describe('admissions and answers handed over in-process (eager start)', () => {
     }
     expect(stack.handoffs!.answers.delivered - before).toBe(3);
     expect(stack.handoffs!.answers.waiting).toBe(0);
+  });
+
+  it("claims a stream's reservation for this gateway in the authorize statement once the key is known", async () => {
+    // beta's key is known to the worker by now: its authorize step is one statement, which also claims
+    const counter = countStatements(stack.ledger);
+    let requestId: string;
+    let upstreamRequestId: string;
+    try {
+      const { data: stream, response } = await beta.chat.completions
+        .create({
+          model: MODEL,
+          messages: [{ role: 'user', content: 'Claimed [[emulator:completion_tokens=4]]' }],
+          max_completion_tokens: 20,
+          stream: true,
+        })
+        .withResponse();
+      for await (const chunk of stream) void chunk;
+      requestId = response.headers.get('x-request-id')!;
+      upstreamRequestId = response.headers.get('x-groq-request-id')!;
+      await env.client.workflow.getHandle(completionWorkflowId(requestId)).result();
+      expect(counter.statements.filter((text) => text.includes('governor_authorize'))).toHaveLength(1);
+      // no claim statement of the gateway's own
+      expect(counter.statements.filter((text) => text.includes('call_claimed_by = $2'))).toEqual([]);
+    } finally {
+      counter.restore();
+    }
+    const claimedBy = await stack.ledger.callClaimedBy(`${requestId}#1`);
+    expect(claimedBy).toMatch(/^test-gateway-/);
+    const billed = stack.emulator.billedCalls().filter((call) => call.request_id === upstreamRequestId);
+    expect(billed).toHaveLength(1);
+    expect(await stack.ledger.getReservation(`${requestId}#1`)).toMatchObject({
+      state: 'settled',
+      settledAmount: BigInt(billed[0]!.cost_nanos),
+    });
+    expect(stack.handoffs!.admissions.waiting).toBe(0);
   });
 
   it('answers a policy refusal from the authorize step', async () => {
