@@ -149,6 +149,8 @@ describe('the first attempt in one step', () => {
     expect(await activities.abandonAttempt(ref)).toBe('unknown');
     const reservation = await stack.ledger.getReservation(ref.reservationId);
     expect(reservation?.state).toBe('unknown');
-    expect(reservation!.amount).toBeGreaterThanOrEqual(BigInt(stack.emulator.billedCalls().at(-1)!.cost_nanos));
+    expect(reservation!.amount).toBeGreaterThanOrEqual(
+      BigInt(stack.emulator.billedCalls().at(-1)!.cost_nanos),
+    );
   });
 });
