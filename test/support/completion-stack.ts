@@ -68,6 +68,8 @@ export interface CompletionStackOptions {
   codec?: boolean;
   /** also hand every alert to this sink (e.g. `createAlertSink` with webhooks); `alerts` still records them */
   alertSink?: AlertSink;
+  /** change the worker's activities (a step that fails, say) before the worker starts */
+  wrapActivities?: (activities: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
   /** key rotation: the resolver of versioned keys and the rotation activities, on the stack's ledger and emulator */
   rotation?: (
     ledger: LedgerStore,
@@ -111,26 +113,29 @@ export async function startCompletionStack(
       : env.client;
   const taskQueue = uniqueTaskQueue('completion');
   const quiet = { info: () => undefined, warn: () => undefined };
+  const wrap = options.wrapActivities ?? ((activities) => activities);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: workflowBundle(),
     ...(dataConverter ? { dataConverter } : {}),
-    activities: createActivities({
-      ...activityDeps({ ledger, groq }),
-      completion: {
-        ledger,
-        config: () => config,
-        groq,
-        alerts: sink,
-        log: quiet,
-        now: options.now ?? Date.now,
-        identity: `test-worker-${process.pid}`,
-        ...(handoffs ? { handoffs } : {}),
-      },
-      ...(rotation ? { rotation: rotation.rotation } : {}),
-      ...(dataConverter ? { blobs: blobSealer(dataConverter.payloadCodecs) } : {}),
-    }),
+    activities: wrap(
+      createActivities({
+        ...activityDeps({ ledger, groq }),
+        completion: {
+          ledger,
+          config: () => config,
+          groq,
+          alerts: sink,
+          log: quiet,
+          now: options.now ?? Date.now,
+          identity: `test-worker-${process.pid}`,
+          ...(handoffs ? { handoffs } : {}),
+        },
+        ...(rotation ? { rotation: rotation.rotation } : {}),
+        ...(dataConverter ? { blobs: blobSealer(dataConverter.payloadCodecs) } : {}),
+      }),
+    ),
   });
   const running = worker.run();
   const gateway = options.gateway
