@@ -9,8 +9,7 @@
  * gateway that hears nothing in time asks the workflow as before.
  */
 export class HandoffBoard<T, Detail = never> {
-  readonly #waiting = new Map<string, (value: T | undefined) => void>();
-  readonly #details = new Map<string, Detail>();
+  readonly #waiting = new Map<string, { settle: (value: T | undefined) => void; detail?: Detail }>();
   #delivered = 0;
 
   /**
@@ -28,22 +27,17 @@ export class HandoffBoard<T, Detail = never> {
       const timer = setTimeout(() => settle(undefined), timeoutMs);
       settle = (given) => {
         clearTimeout(timer);
-        if (this.#waiting.get(requestId) === settle) {
-          this.#waiting.delete(requestId);
-          this.#details.delete(requestId);
-        }
+        if (this.#waiting.get(requestId)?.settle === settle) this.#waiting.delete(requestId);
         resolve(given);
       };
     });
-    this.#waiting.set(requestId, settle);
-    if (detail === undefined) this.#details.delete(requestId);
-    else this.#details.set(requestId, detail);
+    this.#waiting.set(requestId, detail === undefined ? { settle } : { settle, detail });
     return { value, cancel: () => settle(undefined) };
   }
 
   /** What the gateway waiting for `requestId` in this process told of itself; undefined if none waits. */
   detailOf(requestId: string): Detail | undefined {
-    return this.#waiting.has(requestId) ? this.#details.get(requestId) : undefined;
+    return this.#waiting.get(requestId)?.detail;
   }
 
   /** Hand `value` to the gateway waiting for `requestId`, if one waits in this process. */
@@ -51,7 +45,7 @@ export class HandoffBoard<T, Detail = never> {
     const waiting = this.#waiting.get(requestId);
     if (!waiting) return;
     if (value !== undefined) this.#delivered++;
-    waiting(value);
+    waiting.settle(value);
   }
 
   /** requests waiting now (for tests) */
