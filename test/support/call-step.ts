@@ -100,7 +100,7 @@ export async function prepareAttempt(
 /** Groq billed the attempt's call once, and the ledger booked it once, settled at exactly that cost. */
 export async function expectBookedOnce(
   stack: CompletionStack,
-  input: CallInput,
+  input: Pick<CallInput, 'reservationId' | 'requestId' | 'period'>,
   upstreamRequestId: string | null,
 ): Promise<void> {
   const calls = stack.emulator.billedCalls().filter((call) => call.request_id === upstreamRequestId);

@@ -5,6 +5,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompletionActivities } from '../../../activities/completion';
+import { attemptRefOf } from '../../../activities/completion/authorize';
 import type { AuthorizeAndCallInput, CallInput } from '../../../activities/completion/types';
 import { newRequestId } from '../../../client/gateway/request-id';
 import { parseChatRequest } from '../../../domain/chat-request';
@@ -55,20 +56,10 @@ describe('the first attempt in one step', () => {
     const { request, ...authorizeInput } = input;
     const authorized = await activities.authorize(authorizeInput);
     if (!authorized.ok) throw new Error(authorized.refusal.message);
-    const { policy } = authorized;
     const call: CallInput = {
-      requestId: input.requestId,
-      attempt: 1,
-      reservationId: authorized.reservationId,
-      leaseId: `${input.requestId}#1`,
-      team: policy.team,
-      period: policy.period,
-      model: policy.model,
-      upstreamKey: policy.upstreamKey,
-      gatewayKeyId,
-      batch: false,
+      ...attemptRefOf(authorizeInput, authorized),
       request,
-      maxCompletionTokens: policy.maxCompletionTokens,
+      maxCompletionTokens: authorized.policy.maxCompletionTokens,
       alerts: true,
     };
     return { authorized, call, result: await activities.callGroq(call) };
@@ -82,13 +73,9 @@ describe('the first attempt in one step', () => {
       const step = await activities.authorizeAndCall(input);
       expect(step.authorized).toMatchObject({ ok: true, capacity: { admitted: true } });
       expect(step.call).toMatchObject({ kind: 'success', alertsChecked: true });
-      if (step.call?.kind !== 'success') continue;
+      if (step.call?.kind !== 'success' || !step.authorized.ok) continue;
       expect(step.call.usage.completionTokens).toBe(7);
-      await expectBookedOnce(
-        stack,
-        { ...input, reservationId: `${input.requestId}#1` } as unknown as CallInput,
-        step.call.upstreamRequestId,
-      );
+      await expectBookedOnce(stack, attemptRefOf(input, step.authorized), step.call.upstreamRequestId);
     }
   });
 
@@ -134,18 +121,7 @@ describe('the first attempt in one step', () => {
     expect(stack.emulator.billedCalls().length).toBe(billed + 1);
     // the workflow then settles the attempt as after a failed call step: claimed, so held as unknown
     if (!step.authorized.ok) return;
-    const ref = {
-      requestId: input.requestId,
-      attempt: 1,
-      reservationId: step.authorized.reservationId,
-      leaseId: `${input.requestId}#1`,
-      team: step.authorized.policy.team,
-      period: step.authorized.policy.period,
-      model: CALL_MODEL,
-      upstreamKey: step.authorized.policy.upstreamKey,
-      gatewayKeyId,
-      batch: false,
-    };
+    const ref = attemptRefOf(input, step.authorized);
     expect(await activities.abandonAttempt(ref)).toBe('unknown');
     const reservation = await stack.ledger.getReservation(ref.reservationId);
     expect(reservation?.state).toBe('unknown');
