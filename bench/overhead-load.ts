@@ -10,6 +10,17 @@ export interface RunResult {
 
 export type Limit = { count: number } | { deadline: number };
 
+/** What a sender may resolve with: its latency as measured where the call was made (another process). */
+export interface Timed {
+  latencyMs: number;
+}
+
+/** The latency a sender reported, or the time its promise took. */
+function latencyOf(value: unknown, t0: number): number {
+  if (typeof value === 'object' && value !== null && 'latencyMs' in value) return (value as Timed).latencyMs;
+  return performance.now() - t0;
+}
+
 /**
  * `concurrency` loops call `send` back to back until `count` calls were started or `deadline`
  * (performance.now() ms) has passed, whichever is given. A call that throws counts as an error.
@@ -31,8 +42,7 @@ export async function run(
       started++;
       const t0 = performance.now();
       try {
-        await send();
-        latencies.push(performance.now() - t0);
+        latencies.push(latencyOf(await send(), t0));
       } catch (error) {
         errors++;
         if (errorSamples.length < 3)
@@ -47,7 +57,8 @@ export async function run(
 /**
  * One call of each sender in turn, `rounds` times, one at a time: every path sees the same moments of a
  * shared, noisy machine, so their differences hold although the absolute figures drift. Each result's
- * elapsed time is the sum of its own calls (its rate is one over its mean latency).
+ * elapsed time is the sum of its own calls (its rate is one over its mean latency). A sender that
+ * resolves with a Timed value gives its own latency (measured in the process that made the call).
  */
 export async function runInterleaved(
   sends: ReadonlyArray<() => Promise<unknown>>,
@@ -64,14 +75,15 @@ export async function runInterleaved(
       const result = results[index]!;
       const t0 = performance.now();
       try {
-        await send();
-        result.latencies.push(performance.now() - t0);
+        const latency = latencyOf(await send(), t0);
+        result.latencies.push(latency);
+        result.elapsedMs += latency;
       } catch (error) {
         result.errors++;
         if (result.errorSamples.length < 3)
           result.errorSamples.push(String((error as Error).message ?? error).slice(0, 160));
+        result.elapsedMs += performance.now() - t0;
       }
-      result.elapsedMs += performance.now() - t0;
     }
   }
   return results;

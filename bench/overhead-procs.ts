@@ -1,17 +1,19 @@
 /**
  * This process's descendants, from /proc: which belong to the Temporal dev server (a process whose
- * command line names `temporal`, and everything below it), which to the benchmark's harness (the esbuild
- * service `tsx` runs to load TypeScript) and which are the rest of the stack (a ledger child process,
- * short-lived helpers), with their CPU time and RSS. Empty where there is no /proc.
+ * command line names `temporal`, and everything below it), which to the benchmark's harness (the
+ * emulator and load generator processes, marked with HARNESS_MARK, and the esbuild service `tsx` runs to
+ * load TypeScript) and which are the rest of the stack (a ledger child process, short-lived helpers),
+ * with their CPU time and RSS. Empty where there is no /proc.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
+import { HARNESS_MARK } from './overhead-harness-messages';
 
 export type ProcessKind = 'devServer' | 'harness' | 'stack';
 
 export interface ProcessEntry {
   pid: number;
-  /** devServer: the dev server or one of its descendants; harness: tsx's esbuild service */
+  /** devServer: the dev server or one of its descendants; harness: the emulator, the load generator, esbuild */
   kind: ProcessKind;
   /** user + system CPU seconds of the process itself (100 ticks/s) */
   cpuSeconds: number;
@@ -37,8 +39,12 @@ export function isTemporalCommand(argv: string[]): boolean {
   return program.includes('temporal') || (argv.includes('server') && argv.includes('start-dev'));
 }
 
-/** The esbuild service `tsx` starts to transform the benchmark's TypeScript: not part of the stack. */
-function isHarnessCommand(argv: string[]): boolean {
+/**
+ * The benchmark's own processes (the emulator and the load generator) and the esbuild service `tsx`
+ * starts to transform TypeScript: not part of the stack.
+ */
+export function isHarnessCommand(argv: string[]): boolean {
+  if (argv.includes(HARNESS_MARK)) return true;
   return basename(argv[0] ?? '') === 'esbuild' && argv.some((arg) => arg.startsWith('--service'));
 }
 
@@ -106,6 +112,8 @@ export interface CpuWindow {
   /** descendants other than the dev server and the harness (a ledger process, helpers) */
   othersMs: number;
   devServerMs: number;
+  /** the emulator and the load generator (and esbuild) */
+  harnessMs: number;
 }
 
 export function startCpuWindow(): () => CpuWindow {
@@ -118,6 +126,7 @@ export function startCpuWindow(): () => CpuWindow {
       processMs,
       othersMs: cpuBetween(tree0, tree1, 'stack') * 1000,
       devServerMs: cpuBetween(tree0, tree1, 'devServer') * 1000,
+      harnessMs: cpuBetween(tree0, tree1, 'harness') * 1000,
     };
   };
 }

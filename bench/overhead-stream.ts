@@ -1,7 +1,7 @@
 /** Time to the first token of streamed completions (`stream: true`), for `bench:overhead`. */
 import { performance } from 'node:perf_hooks';
 import type Groq from 'groq-sdk';
-import { percentile } from './overhead-load';
+import { percentile, type Timed } from './overhead-load';
 
 export interface TtftResult {
   p50: number;
@@ -12,7 +12,7 @@ export interface TtftResult {
 }
 
 /** One streamed request: ms until the first chunk that carries content; the stream is read to its end. */
-async function timeToFirstContent(groq: Groq, model: string): Promise<number> {
+export async function timeToFirstContent(groq: Groq, model: string): Promise<number> {
   const t0 = performance.now();
   const stream = await groq.chat.completions.create({
     model,
@@ -34,20 +34,21 @@ async function timeToFirstContent(groq: Groq, model: string): Promise<number> {
  * machine and a governed stream follows other work, not the tail of the governed stream before it.
  */
 export async function measureTtftInterleaved(
-  direct: Groq,
-  governed: Groq,
+  /** one direct stream: its time to first content, as measured by the load generator */
+  direct: () => Promise<Timed>,
+  /** one governed stream, likewise */
+  governed: () => Promise<Timed>,
   sendFloor: () => Promise<unknown>,
-  model: string,
   count: number,
 ): Promise<{ direct: TtftResult; governed: TtftResult; floor: TtftResult }> {
   const paths = {
-    direct: () => timeToFirstContent(direct, model),
+    direct: async () => (await direct()).latencyMs,
     floor: async () => {
       const t0 = performance.now();
       await sendFloor();
       return performance.now() - t0;
     },
-    governed: () => timeToFirstContent(governed, model),
+    governed: async () => (await governed()).latencyMs,
   };
   const times = { direct: [] as number[], floor: [] as number[], governed: [] as number[] };
   const failures = { direct: [] as string[], floor: [] as string[], governed: [] as string[] };

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:overhead`: what governing a completion costs. Starts the embedded stack in this
- * process (like `groq-governor up`: Temporal dev server, ledger, emulator, worker, gateway) in a
- * temporary data folder on free ports, issues a member key, and measures at each concurrency level
+ * process (like `groq-governor up`: Temporal dev server, ledger, worker, gateway) in a temporary data
+ * folder on free ports, with the Groq emulator and the load generator in processes of their own (so this
+ * process's CPU and RSS are the stack's), issues a member key, and measures at each concurrency level
  * (a) requests sent with the official `groq-sdk` (maxRetries 0) straight to the emulator, (b) the floor:
  * a workflow that returns its input, started like the gateway starts a governed completion (same
  * client, eager start, same worker), and (c) the same requests through the gateway; then sustained floor
@@ -17,12 +18,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Groq from 'groq-sdk';
 import type { Logger } from '../activities/alerts';
 import { issueKey } from '../client/services/gateway-keys';
 import { startStack, type RunningStack } from '../client/services/stack';
-import { completionWorkflowId } from '../domain/request-ids';
+import { emulatorConfigFor } from '../client/services/upstream';
 import { floorSender, floorStartsEagerly, meanHistoryEvents, RecentIds } from './overhead-floor';
+import { LoadProcess, startEmulatorProcess, type EmulatorProcess } from './overhead-harness';
 import { writeFigures, type OverheadFigures } from './overhead-json';
 import { mb, ms, run, runInterleaved, summarize, type RunResult, type Summary } from './overhead-load';
 import { parseOverheadOptions } from './overhead-options';
@@ -52,11 +53,15 @@ async function main(): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'governor-bench-'));
   let stack: RunningStack | undefined;
   let database: FreshDatabase | undefined;
+  let emulatorProcess: EmulatorProcess | undefined;
+  let load: LoadProcess | undefined;
   let peakRss = process.memoryUsage().rss;
   let peakDevServerRss = 0;
   /** all descendants together (dev server, start-up helpers), for the start-up figure */
   let peakChildrenRss = 0;
   let othersRss = 0;
+  /** the emulator and the load generator: not the stack, reported beside it */
+  let peakHarnessRss = 0;
   /** the stack's other processes (the ledger host in PGlite mode): their largest RSS after start-up */
   let peakOthersRss = 0;
   /** process + non-dev-server descendants, during the sustained governed run */
@@ -71,6 +76,7 @@ async function main(): Promise<number> {
       othersRss = rssOf(tree, 'stack');
       peakOthersRss = Math.max(peakOthersRss, othersRss);
       peakChildrenRss = Math.max(peakChildrenRss, rssOf(tree, 'devServer') + othersRss);
+      peakHarnessRss = Math.max(peakHarnessRss, rssOf(tree, 'harness'));
     }
     if (sustainedPeak.on) sustainedPeak.bytes = Math.max(sustainedPeak.bytes, rss + othersRss);
   }, 100);
@@ -80,7 +86,9 @@ async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     clearInterval(sampler);
+    await load?.stop().catch((error: unknown) => out(`stopping the load generator: ${String(error)}`));
     await stack?.stop().catch((error: unknown) => out(`stop: ${String(error)}`));
+    await emulatorProcess?.stop().catch((error: unknown) => out(`stopping the emulator: ${String(error)}`));
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(`${dataDir}.lock`, { force: true });
     await database?.drop().catch((error: unknown) => out(`dropping the database: ${String(error)}`));
@@ -117,24 +125,25 @@ async function main(): Promise<number> {
     const config = benchConfig(dataDir);
     const temporalPort = await freePortPair();
     const startedAt = performance.now();
+    // the emulator runs in a process of its own, mirroring the config; the stack calls it as Groq
+    emulatorProcess = await startEmulatorProcess({
+      config: emulatorConfigFor(config),
+      keyNames: config.upstreamKeys.map((key) => key.name),
+      latencyMs: opts.latencyMs,
+    });
     stack = await startStack({
       config,
       dataDir,
       temporalPort,
       temporalUiPort: temporalPort + 1000,
-      emulatorPort: await freePort(),
+      upstream: emulatorProcess.upstream(),
       gatewayPort: await freePort(),
       log: () => undefined,
       logger: quietLogger,
     });
     const mode = stack.ledger.driver;
-    const emulator = stack.upstream.emulator;
-    if (!emulator)
-      throw new Error('the benchmark needs the emulator: unset GROQ_API_KEY and the key variables');
-    emulator.setLatency({ latencyMs: opts.latencyMs, perTokenMs: 0 });
     const profile = opts.profile ? new Profile() : undefined;
     if (profile) installProfile(stack.ledger, profile);
-    emulator.enforceRateLimits(false);
     const startupRss = process.memoryUsage().rss;
     // start-up helpers (PGlite's initdb and the workflow bundler run in short-lived child processes)
     // are reported apart from the processes that stay
@@ -151,28 +160,24 @@ async function main(): Promise<number> {
     );
 
     const upstreamKey = config.teams.get(TEAM)!.upstreamKey;
-    const upstreamSecret = emulator.addedKeys[upstreamKey];
+    const upstreamSecret = emulatorProcess.secrets[upstreamKey];
     if (!upstreamSecret) throw new Error(`no emulator key for ${upstreamKey}`);
     const issued = await issueKey(stack.ledger, 'operator', { team: TEAM, role: 'member' }, config);
-    const sdk = (baseURL: string, apiKey: string) =>
-      new Groq({ baseURL, apiKey, maxRetries: 0, timeout: 120_000 });
-    const direct = sdk(emulator.url, upstreamSecret);
-    const governed = sdk(stack.gateway.url, issued.key);
-    const request = {
+    // the official groq-sdk, straight to the emulator (direct) and through the gateway (governed), in
+    // the load generator's process; the floor's client is the stack's own, in this process
+    const loadGenerator = await LoadProcess.start({
+      emulatorUrl: emulatorProcess.url,
+      upstreamSecret,
+      gatewayUrl: stack.gateway.url,
+      gatewayKey: issued.key,
       model: MODEL,
-      messages: [{ role: 'user' as const, content: 'Say hello in five words.' }],
-      max_completion_tokens: 16,
-    };
+    });
+    load = loadGenerator;
     const client = stack.client;
-    const governedIds = new RecentIds();
     const floorIds = new RecentIds();
-    const sendDirect = () => direct.chat.completions.create(request);
+    const sendDirect = () => loadGenerator.one('direct');
     const sendFloor = floorSender(client, floorIds);
-    const sendGoverned = async () => {
-      const { response } = await governed.chat.completions.create(request).withResponse();
-      const requestId = response.headers.get('x-request-id');
-      if (requestId) governedIds.add(completionWorkflowId(requestId));
-    };
+    const sendGoverned = () => loadGenerator.one('governed');
     const problems: string[] = [];
     let errors = 0;
     const note = (label: string, result: RunResult) => {
@@ -211,13 +216,17 @@ async function main(): Promise<number> {
       const dcpu0 = process.cpuUsage();
       await run(sendDirect, 1, { count: n });
       const dcpu = process.cpuUsage(dcpu0);
-      out(`CPU of this process per direct request: ${ms((dcpu.user + dcpu.system) / 1000 / n)} ms`);
+      out(
+        `CPU of this process per direct request (the client and the emulator run elsewhere): ` +
+          `${ms((dcpu.user + dcpu.system) / 1000 / n)} ms`,
+      );
       profile.reset();
     }
 
     const rows: string[][] = [];
     const added: string[][] = [];
     const levels: Array<{ level: number; direct: Summary; floor: Summary; governed: Summary }> = [];
+    /** the load generator's and the emulator's CPU during the direct level runs */
     const directCpu = { ms: 0, completed: 0 };
     for (const [index, level] of opts.levels.entries()) {
       const count = opts.requests[index]!;
@@ -227,13 +236,13 @@ async function main(): Promise<number> {
         results = await runInterleaved([sendDirect, sendFloor, sendGoverned], count);
       } else {
         const directWindow = startCpuWindow();
-        const directResult = await run(sendDirect, level, { count });
-        directCpu.ms += directWindow().processMs;
+        const directResult = await loadGenerator.run('direct', level, { count });
+        directCpu.ms += directWindow().harnessMs;
         directCpu.completed += directResult.latencies.length;
         results = [
           directResult,
           await run(sendFloor, level, { count }),
-          await run(sendGoverned, level, { count }),
+          await loadGenerator.run('governed', level, { count }),
         ];
       }
       const d = note(`direct c=${level}`, results[0]!);
@@ -274,27 +283,29 @@ async function main(): Promise<number> {
     if (directCpu.completed === 0) {
       // only interleaved levels ran: the direct call's CPU from a pass of its own
       const directWindow = startCpuWindow();
-      const directResult = await run(sendDirect, 1, { count: 100 });
-      directCpu.ms += directWindow().processMs;
+      const directResult = await loadGenerator.run('direct', 1, { count: 100 });
+      directCpu.ms += directWindow().harnessMs;
       directCpu.completed += directResult.latencies.length;
     }
     const directCpuPerRequest = perRequest(directCpu.ms, directCpu.completed);
 
-    const sustainedRun = async (send: () => Promise<unknown>) => {
+    const sustainedRun = async (runIt: () => Promise<RunResult>) => {
       const window = startCpuWindow();
       const load0 = loadavg()[0]!;
-      const result = await run(send, opts.sustainedConcurrency, {
-        deadline: performance.now() + opts.durationS * 1000,
-      });
+      const result = await runIt();
       return { result, cpu: window(), load: [load0, loadavg()[0]!] as const };
     };
     out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, floor...`);
-    const floorSustained = await sustainedRun(sendFloor);
+    const floorSustained = await sustainedRun(() =>
+      run(sendFloor, opts.sustainedConcurrency, { deadline: performance.now() + opts.durationS * 1000 }),
+    );
     out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, governed...`);
     othersRss = rssOf(descendants(), 'stack');
     const othersAtSustainedStart = othersRss;
     sustainedPeak = { on: true, bytes: process.memoryUsage().rss + othersRss };
-    const governedSustained = await sustainedRun(sendGoverned);
+    const governedSustained = await sustainedRun(() =>
+      loadGenerator.run('governed', opts.sustainedConcurrency, { durationMs: opts.durationS * 1000 }),
+    );
     sustainedPeak.on = false;
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const floorSummary = note('sustained floor', floorSustained.result);
@@ -305,8 +316,15 @@ async function main(): Promise<number> {
     out(`  streams: ${opts.streamRequests} streamed requests per path at concurrency 1...`);
     // its floor workflows are kept apart from the sustained run's, whose histories are read below
     const streamFloor = floorSender(client, new RecentIds());
-    await measureTtftInterleaved(direct, governed, streamFloor, MODEL, 3);
-    const streams = await measureTtftInterleaved(direct, governed, streamFloor, MODEL, opts.streamRequests);
+    const directStream = () => loadGenerator.one('directStream');
+    const governedStream = () => loadGenerator.one('governedStream');
+    await measureTtftInterleaved(directStream, governedStream, streamFloor, 3);
+    const streams = await measureTtftInterleaved(
+      directStream,
+      governedStream,
+      streamFloor,
+      opts.streamRequests,
+    );
     const { direct: ttftDirect, governed: ttftGoverned, floor: ttftFloor } = streams;
     for (const [label, t] of [
       ['stream direct', ttftDirect],
@@ -318,11 +336,11 @@ async function main(): Promise<number> {
     }
 
     // histories: the last workflows of the sustained runs (under load), then 5 of each at concurrency 1
-    const loadedHistoryGoverned = await meanHistoryEvents(client, governedIds.list());
+    const loadedHistoryGoverned = await meanHistoryEvents(client, loadGenerator.governedIds);
     const loadedHistoryFloor = await meanHistoryEvents(client, floorIds.list());
     note('history floor', await run(sendFloor, 1, { count: HISTORY_SAMPLE }));
     note('history governed', await run(sendGoverned, 1, { count: HISTORY_SAMPLE }));
-    const historyGoverned = await meanHistoryEvents(client, governedIds.list());
+    const historyGoverned = await meanHistoryEvents(client, loadGenerator.governedIds);
     const historyFloor = await meanHistoryEvents(client, floorIds.list());
     const floorEager = await floorStartsEagerly(client);
 
@@ -387,32 +405,29 @@ async function main(): Promise<number> {
       ms(perRequest(cpu.processMs, completed)),
       ms(perRequest(cpu.othersMs, completed)),
       ms(perRequest(cpu.devServerMs, completed)),
+      ms(perRequest(cpu.harnessMs, completed)),
     ];
     out();
     out('CPU ms per completed request or workflow');
     out(
       table(
-        ['run', 'this process', 'other stack processes', 'Temporal dev server'],
+        ['run', 'this process', 'other stack processes', 'Temporal dev server', 'emulator + load generator'],
         [
-          ['direct (the level runs)', ms(directCpuPerRequest), '-', '-'],
+          ['direct (the level runs)', '-', '-', '-', ms(directCpuPerRequest)],
           cpuRow('floor (sustained)', floorSustained.cpu, floorDone),
           cpuRow('governed (sustained)', governedSustained.cpu, governedDone),
         ],
       ),
     );
-    const stackCpuPerGoverned =
-      perRequest(governedSustained.cpu.processMs + governedSustained.cpu.othersMs, governedDone) -
-      directCpuPerRequest;
-    out(
-      `CPU of this process per governed request in the sustained run: ` +
-        `${ms(perRequest(governedSustained.cpu.processMs, governedDone))} ms (the process holds the gateway, ` +
-        `the worker, the ledger client or PGlite, the emulator and the benchmark client)`,
+    const stackCpuPerGoverned = perRequest(
+      governedSustained.cpu.processMs + governedSustained.cpu.othersMs,
+      governedDone,
     );
     out(
-      `cpu_ms_per_governed: ${ms(stackCpuPerGoverned)} ms = this process and the stack's other processes ` +
-        `(not the dev server${mode === 'postgres' ? ', not the PostgreSQL server' : ''}) per governed request, ` +
-        `minus this process's ${ms(directCpuPerRequest)} ms per direct request (the emulator and the ` +
-        `benchmark client run in this process): what the stack spends on top of a direct call`,
+      `cpu_ms_per_governed: ${ms(stackCpuPerGoverned)} ms = this process (the gateway, the worker, the ledger ` +
+        `client) and the stack's other processes (${mode === 'postgres' ? 'none' : 'the ledger host with PGlite'}) ` +
+        `per governed request; not the dev server${mode === 'postgres' ? ', not the PostgreSQL server' : ''}, ` +
+        `not the emulator and load generator (processes of their own)`,
     );
     out(
       `Load average 1-min: floor run ${floorSustained.load.map((v) => v.toFixed(2)).join(' -> ')}, ` +
@@ -436,7 +451,7 @@ async function main(): Promise<number> {
     );
     out();
     out(
-      `History events per workflow (mean of ${governedIds.list().length} governed and ` +
+      `History events per workflow (mean of ${loadGenerator.governedIds.length} governed and ` +
         `${floorIds.list().length} floor workflows run one at a time): governed ${ms(historyGoverned)}, ` +
         `floor ${ms(historyFloor)}; the last ones of the sustained runs (under load): governed ` +
         `${ms(loadedHistoryGoverned)}, floor ${ms(loadedHistoryFloor)}; a floor workflow ` +
@@ -452,8 +467,8 @@ async function main(): Promise<number> {
       `Peak RSS during the sustained governed run, this process + the stack's other processes (not the dev ` +
         `server): ${mb(peakStack)}. The stack's other processes (the ledger host with PGlite): ` +
         `${mb(othersAtSustainedStart)} when the sustained governed run started, ${mb(peakOthersRss)} at most. ` +
-        `Whole run: this process ${mb(peakRss)} (stack + benchmark, sampled every ` +
-        `100 ms); Temporal dev server ${peakDevServerRss ? mb(peakDevServerRss) : 'n/a'} (sampled every 0.5-1 s ` +
+        `Whole run: this process ${mb(peakRss)} (the stack and the floor's client, sampled every ` +
+        `100 ms); the emulator and the load generator ${mb(peakHarnessRss)} together; Temporal dev server ${peakDevServerRss ? mb(peakDevServerRss) : 'n/a'} (sampled every 0.5-1 s ` +
         `after start-up); child processes at start-up (dev server, PGlite initdb, workflow bundling): ` +
         `${mb(startupChildPeak)}`,
     );
@@ -490,7 +505,9 @@ async function main(): Promise<number> {
         others_peak_rss_mb: peakOthersRss / 1024 / 1024,
         process_peak_rss_mb: peakRss / 1024 / 1024,
         process_cpu_ms_per_floor: perRequest(floorSustained.cpu.processMs, floorDone),
-        process_cpu_ms_per_direct: directCpuPerRequest,
+        harness_cpu_ms_per_direct: directCpuPerRequest,
+        harness_cpu_ms_per_governed: perRequest(governedSustained.cpu.harnessMs, governedDone),
+        harness_peak_rss_mb: peakHarnessRss / 1024 / 1024,
         ledger_transactions_per_governed: transactionsPerGoverned,
         history_events_per_governed_under_load: loadedHistoryGoverned,
         history_events_per_floor_under_load: loadedHistoryFloor,

@@ -30,7 +30,13 @@ export interface StackOptions {
   dataDir: string;
   temporalPort: number;
   temporalUiPort: number;
-  emulatorPort: number;
+  /** the emulator's port, when the stack starts one (no upstream given and no Groq key set) */
+  emulatorPort?: number;
+  /**
+   * An upstream already running, such as an emulator in another process (the benchmarks): used as it is,
+   * neither started nor closed here
+   */
+  upstream?: Upstream;
   gatewayPort: number;
   log: (line: string) => void;
   /** structured logs of the workers and the gateway (default: JSON lines on the console) */
@@ -88,8 +94,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     cleanups.push(() => ledger.close());
     log(`Ledger: ${ledgerDescription}, schema version ${ledger.migrations.current}`);
 
-    const started = await startUpstream(config, { emulatorPort: options.emulatorPort });
-    cleanups.push(() => started.close());
+    const started =
+      options.upstream ?? (await startUpstream(config, { emulatorPort: options.emulatorPort ?? 0 }));
+    if (!options.upstream) cleanups.push(() => started.close());
     log(
       started.kind === 'emulator'
         ? `Groq: emulator at ${started.baseURL} (no GROQ_API_KEY or upstream key secret set)`
