@@ -1,5 +1,6 @@
 /**
- * `governedCompletion`: one workflow per chat completion request. Durable steps, each an activity:
+ * `governedCompletionV2` (and `governedCompletion`, the same steps behind patches): one workflow per chat
+ * completion request. Durable steps, each an activity:
  * policy, then per attempt a budget reservation, admission by the shared rate limiter (waiting
  * durably while the limits are full), the Groq call with usage booked at exact cost, and finally the
  * budget alerts. Temporal owns retries: the SDK never retries, this loop does, each attempt with its
@@ -69,6 +70,27 @@ export const STREAM_FINISH_PATCH = 'governed-completion-stream-finish';
  */
 export const ONE_STEP_PATCH = 'governed-completion-one-step';
 
+/**
+ * Which steps a run takes. `governedCompletion` asks `patched()` at each point where its steps changed, so
+ * its histories from before each patch replay through the older steps, and a new run records each patch
+ * it takes (a marker and a search-attribute update: two history events and a visibility write on the
+ * server). `governedCompletionV2`, the type the gateway starts, takes today's steps without asking: its
+ * histories carry no patch. `governedCompletion` stays registered for the runs started before it.
+ */
+interface Shape {
+  oneStep(): boolean;
+  twoSteps(): boolean;
+  streamFinish(): boolean;
+}
+
+const PATCHED: Shape = {
+  oneStep: () => patched(ONE_STEP_PATCH),
+  twoSteps: () => patched(TWO_STEP_PATCH),
+  streamFinish: () => patched(STREAM_FINISH_PATCH),
+};
+
+const CURRENT: Shape = { oneStep: () => true, twoSteps: () => true, streamFinish: () => true };
+
 /** How long a stream may run before its outcome is taken as unknown (the gateway died). */
 const STREAM_DEADLINE = '15 minutes';
 
@@ -122,7 +144,19 @@ function backoff(attempt: number): Duration {
   return Math.min(8000, 500 * 2 ** (attempt - 1));
 }
 
+/** A governed completion as the gateway starts it: today's steps, no patch markers. */
+export async function governedCompletionV2(
+  input: GovernedCompletionInput,
+): Promise<GovernedCompletionResult> {
+  return governedRun(input, CURRENT);
+}
+
+/** A governed completion started before `governedCompletionV2`: the same steps, each behind its patch. */
 export async function governedCompletion(input: GovernedCompletionInput): Promise<GovernedCompletionResult> {
+  return governedRun(input, PATCHED);
+}
+
+async function governedRun(input: GovernedCompletionInput, shape: Shape): Promise<GovernedCompletionResult> {
   let admission: StreamAdmission | undefined;
   let streamOutcome: StreamOutcome | undefined;
   if (input.stream) {
@@ -136,6 +170,7 @@ export async function governedCompletion(input: GovernedCompletionInput): Promis
   }
   const result = await govern(
     input,
+    shape,
     (value) => (admission = value),
     () => streamOutcome,
   );
@@ -154,6 +189,7 @@ export async function governedCompletion(input: GovernedCompletionInput): Promis
 
 async function govern(
   input: GovernedCompletionInput,
+  shape: Shape,
   admit: (admission: StreamAdmission) => void,
   streamOutcome: () => StreamOutcome | undefined,
 ): Promise<GovernedCompletionResult> {
@@ -166,8 +202,8 @@ async function govern(
     ...(input.maxCompletionTokens !== undefined ? { maxCompletionTokens: input.maxCompletionTokens } : {}),
   };
   const bound = promptTokenBound(input.request.messages, input.request.tools);
-  const oneStep = patched(ONE_STEP_PATCH);
-  const twoSteps = oneStep || patched(TWO_STEP_PATCH);
+  const oneStep = shape.oneStep();
+  const twoSteps = oneStep || shape.twoSteps();
   const authorizeInput = {
     ...policyInput,
     ...(input.stream ? { stream: true } : {}),
@@ -288,7 +324,7 @@ async function govern(
       const outcome = streamOutcome()!;
       const booking = { ref, outcome, promptTokenBound: bound };
       let usage;
-      if (oneStep || patched(STREAM_FINISH_PATCH)) {
+      if (oneStep || shape.streamFinish()) {
         const finished = await quick.finishStream(booking);
         usage = finished.usage;
         if (!finished.alertsChecked) await quick.checkAlerts({ team, period });

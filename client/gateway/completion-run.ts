@@ -10,6 +10,7 @@
 import type { CompletionAnswer } from '../../activities/completion/types';
 import { completionWorkflowId } from '../../domain/request-ids';
 import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
+import { GOVERNED_COMPLETION_TYPE } from '../../workflows/governed-completion-messages';
 import type { GatewayDeps } from './deps';
 
 /** How long a request may go without an in-process answer before the gateway also polls the result. */
@@ -36,7 +37,7 @@ export async function runCompletion(
   const options = { taskQueue: deps.taskQueue, workflowId: completionWorkflowId(requestId), args: [input] };
   const board = deps.handoffs?.answers;
   if (!deps.eagerStart || !board) {
-    const result: GovernedCompletionResult = await deps.temporal.workflow.execute('governedCompletion', {
+    const result: GovernedCompletionResult = await deps.temporal.workflow.execute(GOVERNED_COMPLETION_TYPE, {
       ...options,
       ...(deps.eagerStart ? { requestEagerStart: true } : {}),
     });
@@ -45,7 +46,7 @@ export async function runCompletion(
   const announced = board.expect(requestId, ANSWER_WAIT_MS);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const handle = await deps.temporal.workflow.start('governedCompletion', {
+    const handle = await deps.temporal.workflow.start(GOVERNED_COMPLETION_TYPE, {
       ...options,
       requestEagerStart: true,
     });

@@ -12,6 +12,7 @@ import { APIConnectionError, APIError } from 'groq-sdk';
 import { completionWorkflowId } from '../../domain/request-ids';
 import type { GovernedCompletionInput, GovernedCompletionResult } from '../../workflows/governed-completion';
 import {
+  GOVERNED_COMPLETION_TYPE,
   admissionUpdate,
   streamFinishedSignal,
   type StreamAdmission,
@@ -61,7 +62,7 @@ async function admit(
     // the authorize step may claim the reservation for this gateway in its own statement
     const announced = board.expect(requestId, ANNOUNCED_ADMISSION_WAIT_MS, deps.streaming.identity);
     try {
-      const handle = await deps.temporal.workflow.start('governedCompletion', {
+      const handle = await deps.temporal.workflow.start(GOVERNED_COMPLETION_TYPE, {
         workflowId,
         taskQueue: deps.taskQueue,
         args,
@@ -75,7 +76,7 @@ async function admit(
       announced.cancel();
     }
   }
-  const start = new WithStartWorkflowOperation('governedCompletion', {
+  const start = new WithStartWorkflowOperation(GOVERNED_COMPLETION_TYPE, {
     workflowId,
     taskQueue: deps.taskQueue,
     args,

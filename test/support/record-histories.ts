@@ -26,6 +26,9 @@ import {
 // this scenario with that name. The histories named governedCompletion-two-steps-* were recorded by the
 // scenarios now named -one-step-*, before the one-step patch: they replay through the two steps; and
 // governedCompletion-stream-finish by the scenario now named governedCompletion-one-step-stream.
+// governedCompletionV2, the type the gateway starts since the one-step shape, takes today's steps with no
+// patch: its scenarios are recorded as governedCompletionV2-*; the governedCompletion scenarios stay, as
+// the runs started before it replay through them.
 // governed completions run against a real ledger (in memory) and the emulator, with a member key
 const parts = await completionRecordingParts();
 const { emulator, member } = parts;
@@ -96,6 +99,32 @@ const scenarios: Scenario[] = [
     name: 'governedCompletion-one-step-stream',
     workflowType: 'governedCompletion',
     args: [{ ...completion('req_recordstreamfinish00000000', { max_completion_tokens: 20 }), stream: true }],
+    activities: completionActivities,
+    drive: streamCompleted,
+  },
+  {
+    name: 'governedCompletionV2-success',
+    workflowType: 'governedCompletionV2',
+    args: [completion('req_recordv2success00000000000', { max_completion_tokens: 20 })],
+    activities: completionActivities,
+  },
+  {
+    name: 'governedCompletionV2-model-refused',
+    workflowType: 'governedCompletionV2',
+    args: [completion('req_recordv2refused00000000000', { model: 'llama-3.3-70b-versatile' })],
+    activities: completionActivities,
+  },
+  {
+    name: 'governedCompletionV2-retried-429',
+    workflowType: 'governedCompletionV2',
+    args: [completion('req_recordv2429000000000000000', { max_completion_tokens: 10 })],
+    activities: completionActivities,
+    before: () => void emulator.injectFault({ kind: 'status', status: 429, retryAfter: 1, count: 1 }),
+  },
+  {
+    name: 'governedCompletionV2-stream',
+    workflowType: 'governedCompletionV2',
+    args: [{ ...completion('req_recordv2stream000000000000', { max_completion_tokens: 20 }), stream: true }],
     activities: completionActivities,
     drive: streamCompleted,
   },

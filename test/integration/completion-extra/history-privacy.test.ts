@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { completionWorkflowId } from '../../../domain/request-ids';
 import { ENCODING_ENCRYPTED } from '../../../workers/codec';
 import { startCompletionStack, type CompletionStack } from '../../support/completion-stack';
-import { ONE_STEP_PATCH } from '../../../workflows/governed-completion';
 import { describeFindings, findForbidden, scanHistories, type HistoryScan } from '../../support/history-scan';
 import { devServerEnv } from '../../support/temporal';
 
@@ -104,19 +103,14 @@ describe('history privacy of governed completions (codec on, through the gateway
     expect(types).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED');
     // Temporal's core SDK writes each local activity marker's bookkeeping (`details.data`: sequence
     // number, activity id and type, attempt, times) itself, outside the data converter; the activity's
-    // result (`details.result`) is encrypted like everything else; so does a patch marker's
-    // `details.patch-data` (the patch's name), and the `TemporalChangeVersion` search attribute that
-    // lists the patches a workflow has taken
+    // result (`details.result`) is encrypted like everything else. The gateway starts
+    // governedCompletionV2, which takes no patch: no patch marker, no `TemporalChangeVersion` search
+    // attribute
+    expect(types).not.toContain('EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES');
     const plain = raw.payloads.filter((payload) => payload.encoding !== ENCODING_ENCRYPTED);
     for (const payload of plain) {
-      if (payload.eventType === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES') {
-        expect(payload.path).toMatch(/\.indexedFields\.TemporalChangeVersion$/);
-        continue;
-      }
       expect(payload.eventType).toBe('EVENT_TYPE_MARKER_RECORDED');
-      expect(payload.path).toMatch(
-        /\.markerRecordedEventAttributes\.details\.(data|patch-data)\.payloads\[0\]$/,
-      );
+      expect(payload.path).toMatch(/\.markerRecordedEventAttributes\.details\.data\.payloads\[0\]$/);
     }
     const activityTypes = new Set<string>();
     const patches = new Set<string>();
@@ -157,7 +151,7 @@ describe('history privacy of governed completions (codec on, through the gateway
     // the JSON completion: one step (authorize, then the call with its alerts); the stream: authorize,
     // then one step for its booking and alerts after the gateway's report
     expect([...activityTypes].sort()).toEqual(['authorize', 'authorizeAndCall', 'finishStream'].sort());
-    expect([...patches]).toEqual([ONE_STEP_PATCH]);
+    expect([...patches]).toEqual([]);
   });
 
   it('leaves no prompt, completion text, gateway key secret or upstream key in any raw history', () => {

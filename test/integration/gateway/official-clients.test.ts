@@ -42,7 +42,7 @@ describe('official clients through the gateway', () => {
     const requestId = response.headers.get('x-request-id')!;
     expect(requestId).toMatch(REQUEST_ID_PATTERN);
     const description = await env.client.workflow.getHandle(completionWorkflowId(requestId)).describe();
-    expect(description.type).toBe('governedCompletion');
+    expect(description.type).toBe('governedCompletionV2');
     expect(description.status.name).toBe('COMPLETED');
   });
 

@@ -9,6 +9,7 @@ describe('the production workflow bundle', () => {
     for (const workflow of [
       'selfCheck',
       'governedCompletion',
+      'governedCompletionV2',
       'batchJob',
       'keyRotation',
       'weeklyReport',
