@@ -16,6 +16,7 @@ export const CHURNING_TABLES = [
   'rate_buckets',
   'rate_leases',
   'rate_admissions',
+  'rate_admission_seconds',
   'upstream_calls',
   'batch_items',
   'usage_records',

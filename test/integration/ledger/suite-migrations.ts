@@ -138,6 +138,41 @@ export function migrationTests(target: LedgerTestTarget): void {
       await (await openLedger({ ...options, migrate: false })).close();
     });
 
+    it('fills the per-second totals from the sliding log already there (0014)', async () => {
+      // a database that outlives its first opening (PGlite: a data folder, not memory)
+      const fresh = await target.fresh();
+      const seconds = shipped.indexOf('0014_rate_seconds.sql');
+      expect(seconds).toBeGreaterThan(0);
+      const before = await mkdtemp(join(tmpdir(), 'gg-migrations-0014-'));
+      try {
+        for (const name of shipped.slice(0, seconds))
+          await copyFile(join(DEFAULT_MIGRATIONS_DIR, name), join(before, name));
+        const old = await openLedger({ ...fresh, migrationsDir: before });
+        await old.sql.query(
+          `INSERT INTO rate_admissions (bucket, lease_id, at, tokens)
+           SELECT b, 'lease-' || g, 1762077600000 + g * 250, g FROM generate_series(1, 20) g,
+                  unnest(ARRAY['team:a', 'org:m']) b`,
+        );
+        await old.close();
+        const ledger = await openLedger(fresh);
+        try {
+          const totals = await ledger.sql.query(
+            'SELECT bucket, second::text, requests::text, tokens::text FROM rate_admission_seconds ORDER BY 1, 2',
+          );
+          const log = await ledger.sql.query(
+            `SELECT bucket, floor(at / 1000.0)::bigint::text AS second, count(*)::text AS requests,
+                    sum(tokens)::text AS tokens FROM rate_admissions GROUP BY 1, 2 ORDER BY 1, 2`,
+          );
+          expect(totals.rows).toHaveLength(12);
+          expect(totals.rows).toEqual(log.rows);
+        } finally {
+          await ledger.close();
+        }
+      } finally {
+        await rm(before, { recursive: true, force: true });
+      }
+    });
+
     it('two migrators starting at once apply every migration exactly once', async () => {
       const fresh = await target.scratch();
       const count = shipped.length;

@@ -293,6 +293,71 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       });
     });
 
+    it('keeps per-second totals equal to the sliding log, whatever writes it', async () => {
+      const t = uniqueNames('seconds');
+      const store = ledger();
+      const keys = [t.bucket('a'), t.bucket('b')];
+      const acquire = acquirer(
+        store,
+        keys.map((key) => ({ key, limits: { rpm: 1_000, tpm: 1_000_000 } })),
+      );
+      const totals = async () => {
+        const seconds = await store.sql.query<{
+          bucket: string;
+          second: string;
+          requests: string;
+          tokens: string;
+        }>(
+          `SELECT bucket, second::text, requests::text, tokens::text FROM rate_admission_seconds
+            WHERE bucket = ANY($1::text[]) ORDER BY bucket, second`,
+          [keys],
+        );
+        const log = await store.sql.query<{
+          bucket: string;
+          second: string;
+          requests: string;
+          tokens: string;
+        }>(
+          `SELECT bucket, floor(at / 1000.0)::bigint::text AS second, count(*)::text AS requests,
+                  sum(tokens)::text AS tokens
+             FROM rate_admissions WHERE bucket = ANY($1::text[]) GROUP BY 1, 2 ORDER BY 1, 2`,
+          [keys],
+        );
+        return { seconds: seconds.rows, log: log.rows };
+      };
+      // admissions in several seconds, some in the same one, with different tokens
+      const offsets = [0, 1, 999, 1_000, 1_500, 2_999, 59_000, 61_000, 61_999, 62_000];
+      for (const [index, offset] of offsets.entries()) {
+        const admitted = await acquire(T0 + offset, 10 * (index + 1), { leaseId: t.id(`l${index}`) });
+        expect(admitted.admitted).toBe(true);
+      }
+      let state = await totals();
+      expect(state.seconds.length).toBeGreaterThan(4);
+      expect(state.seconds).toEqual(state.log);
+      // token corrections move the totals of their seconds
+      await store.correctTokens({ leaseId: t.id('l2'), actualTokens: 7 });
+      await store.correctTokens({ leaseId: t.id('l8'), actualTokens: 500 });
+      state = await totals();
+      expect(state.seconds).toEqual(state.log);
+      // pruning removes rows and empties seconds; an emptied second is gone
+      await store.purgeRateLeases(T0 + 1_600);
+      state = await totals();
+      expect(state.seconds).toEqual(state.log);
+      // T0 and T0 + 1 s held only rows before the cut: gone; T0 + 2 s keeps its one row per bucket
+      const at = (offset: number) => state.seconds.filter((row) => Number(row.second) * 1000 === T0 + offset);
+      expect(at(0)).toEqual([]);
+      expect(at(1_000)).toEqual([]);
+      expect(at(2_000).map((row) => row.requests)).toEqual(['1', '1']);
+      // the window's first second counts only its rows inside the window: three admissions in the
+      // second T0; at T0 + 61.6 s the window starts after T0 + 0.6 s, so only the one at T0 + 0.9 s counts
+      const rpmKey = t.bucket('rpm');
+      const rpm = acquirer(store, [{ key: rpmKey, limits: { rpm: 3 } }]);
+      for (const offset of [100, 600, 900]) expect((await rpm(T0 + offset)).admitted).toBe(true);
+      expect((await rpm(T0 + 61_600)).admitted).toBe(true);
+      expect((await rpm(T0 + 61_600)).admitted).toBe(true);
+      expect(await rpm(T0 + 61_600)).toMatchObject({ admitted: false, retryAfterMs: 300 });
+    });
+
     it('respects what Groq said: remaining tokens with refill, and retry-after', async () => {
       const t = uniqueNames('upstream');
       const store = ledger();
