@@ -56,10 +56,20 @@ BEGIN
 END
 $$;
 
--- rows changed (token corrections): the old values out, the new ones in
+-- rows changed: a token correction (the rows keep their bucket, lease and time) moves each second's
+-- tokens by the difference, in one statement; any other change takes the old values out, the new ones in
 CREATE FUNCTION governor_rate_seconds_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM added a FULL JOIN removed r USING (bucket, lease_id) WHERE a.at IS DISTINCT FROM r.at
+  ) THEN
+    UPDATE rate_admission_seconds s SET tokens = s.tokens + d.delta
+      FROM (SELECT a.bucket, governor_second(a.at) AS second, sum(a.tokens - r.tokens) AS delta
+              FROM added a JOIN removed r USING (bucket, lease_id) GROUP BY 1, 2) d
+     WHERE s.bucket = d.bucket AND s.second = d.second AND d.delta <> 0;
+    RETURN NULL;
+  END IF;
   UPDATE rate_admission_seconds s SET requests = s.requests - d.n, tokens = s.tokens - d.t
     FROM (SELECT bucket, governor_second(at) AS second, count(*) AS n, sum(tokens) AS t
             FROM removed GROUP BY 1, 2) d
@@ -174,7 +184,10 @@ BEGIN
   END IF;
   INSERT INTO rate_buckets (bucket) SELECT unnest(p_keys)
   ON CONFLICT (bucket) DO UPDATE SET bucket = EXCLUDED.bucket;
-  DELETE FROM rate_admissions WHERE bucket = ANY (p_keys) AND at <= p_now - p_log_keep;
+  -- prune only when there is something to prune (a delete that deletes nothing still runs the trigger)
+  IF EXISTS (SELECT 1 FROM rate_admissions WHERE bucket = ANY (p_keys) AND at <= p_now - p_log_keep) THEN
+    DELETE FROM rate_admissions WHERE bucket = ANY (p_keys) AND at <= p_now - p_log_keep;
+  END IF;
   v_day := p_now - ((p_now % p_day_ms) + p_day_ms) % p_day_ms;
   FOR i IN 1 .. array_length(p_keys, 1) LOOP
     SELECT * INTO b FROM rate_buckets WHERE bucket = p_keys[i];

@@ -339,6 +339,13 @@ export function rateLimitTests(ledger: () => LedgerStore): void {
       await store.correctTokens({ leaseId: t.id('l8'), actualTokens: 500 });
       state = await totals();
       expect(state.seconds).toEqual(state.log);
+      // any other change (none of the ledger's own writes moves a row in time) is kept right too
+      await store.sql.query(
+        'UPDATE rate_admissions SET at = at + 5000, tokens = tokens + 1 WHERE lease_id = $1',
+        [t.id('l9')],
+      );
+      state = await totals();
+      expect(state.seconds).toEqual(state.log);
       // pruning removes rows and empties seconds; an emptied second is gone
       await store.purgeRateLeases(T0 + 1_600);
       state = await totals();
