@@ -57,7 +57,8 @@ END
 $$;
 
 -- rows changed: a token correction (the rows keep their bucket, lease and time) moves each second's
--- tokens by the difference, in one statement; any other change takes the old values out, the new ones in
+-- tokens by the difference, in one statement; any other change has the seconds it touched counted again
+-- from the log
 CREATE FUNCTION governor_rate_seconds_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -70,17 +71,17 @@ BEGIN
      WHERE s.bucket = d.bucket AND s.second = d.second AND d.delta <> 0;
     RETURN NULL;
   END IF;
-  UPDATE rate_admission_seconds s SET requests = s.requests - d.n, tokens = s.tokens - d.t
-    FROM (SELECT bucket, governor_second(at) AS second, count(*) AS n, sum(tokens) AS t
-            FROM removed GROUP BY 1, 2) d
-   WHERE s.bucket = d.bucket AND s.second = d.second;
-  INSERT INTO rate_admission_seconds AS s (bucket, second, requests, tokens)
-  SELECT bucket, governor_second(at), count(*), sum(tokens) FROM added GROUP BY 1, 2 ORDER BY 1, 2
-  ON CONFLICT (bucket, second) DO UPDATE
-    SET requests = s.requests + EXCLUDED.requests, tokens = s.tokens + EXCLUDED.tokens;
-  DELETE FROM rate_admission_seconds s
-   USING (SELECT DISTINCT bucket, governor_second(at) AS second FROM removed) d
-   WHERE s.bucket = d.bucket AND s.second = d.second AND s.requests = 0;
+  CREATE TEMPORARY TABLE IF NOT EXISTS governor_touched_seconds (bucket text, second bigint) ON COMMIT DROP;
+  INSERT INTO governor_touched_seconds
+  SELECT bucket, governor_second(at) FROM removed UNION SELECT bucket, governor_second(at) FROM added;
+  DELETE FROM rate_admission_seconds s USING governor_touched_seconds t
+   WHERE s.bucket = t.bucket AND s.second = t.second;
+  INSERT INTO rate_admission_seconds (bucket, second, requests, tokens)
+  SELECT t.bucket, t.second, count(*), sum(a.tokens)
+    FROM governor_touched_seconds t
+    JOIN rate_admissions a ON a.bucket = t.bucket AND a.at >= t.second * 1000 AND a.at < (t.second + 1) * 1000
+   GROUP BY 1, 2 ORDER BY 1, 2;
+  DROP TABLE governor_touched_seconds;
   RETURN NULL;
 END
 $$;
