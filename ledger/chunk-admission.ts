@@ -82,18 +82,12 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
 
   return db.transaction(async (tx): Promise<ChunkAdmission[]> => {
     const rows = await lockBuckets(tx, keys);
-    // the earlier leases of these ids, the minute totals (per-second totals and the log rows of the
-    // window's first second, as in admissionReads) and the open leases, in one statement
+    // the earlier leases of these ids, the minute totals (governor_minute_totals) and the open leases, in
+    // one statement
     const read = await tx.query(
       `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint)
-       SELECT 'a' AS kind, bucket, NULL AS lease_id, sum(n)::bigint AS t, COALESCE(sum(tk), 0)::bigint AS tokens
-         FROM (SELECT bucket, requests AS n, tokens AS tk FROM rate_admission_seconds
-                WHERE bucket = ANY($3::text[]) AND second > governor_second($4::bigint)
-               UNION ALL
-               SELECT bucket, 1, tokens FROM rate_admissions
-                WHERE bucket = ANY($3::text[]) AND at > $4::bigint
-                  AND at < (governor_second($4::bigint) + 1) * 1000) minute
-        GROUP BY bucket
+       SELECT 'a' AS kind, bucket, NULL AS lease_id, requests AS t, tokens
+         FROM governor_minute_totals($3::text[], $4::bigint)
        UNION ALL
        SELECT 'l', bucket, NULL, expires_at, 0 FROM rate_leases
         WHERE bucket = ANY($5::text[]) AND released_at IS NULL AND expires_at > $6::bigint

@@ -153,9 +153,8 @@ interface AdmissionReads {
 
 /**
  * What admission reads under the bucket locks, in one statement: whether the lease was admitted before,
- * the sliding-minute totals (requests, tokens) of the buckets with an RPM/TPM limit (the per-second totals
- * of the window's whole seconds, migrations/0014_rate_seconds.sql, plus the log rows of the second it
- * starts in: the same sum as the log's, at a cost that does not grow with the rate), the open leases of the buckets
+ * the sliding-minute totals (requests, tokens) of the buckets with an RPM/TPM limit (`governor_minute_totals`,
+ * migrations/0014_rate_seconds.sql: per-second totals, at a cost that does not grow with the rate), the open leases of the buckets
  * with a concurrency limit; it prunes the buckets' log rows older than LOG_KEEP_MS on the way (the
  * pruned rows are far outside the window, so the read is the same with or without them).
  */
@@ -166,13 +165,7 @@ async function admissionReads(
   const { keys, minuteKeys, concurrencyKeys, leaseId, now } = input;
   const { rows } = await tx.query(
     `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint)
-     SELECT 'a' AS kind, bucket, sum(n)::bigint AS t, COALESCE(sum(tk), 0)::bigint AS tokens FROM (
-       SELECT bucket, requests AS n, tokens AS tk FROM rate_admission_seconds
-        WHERE bucket = ANY($3::text[]) AND second > governor_second($4::bigint)
-       UNION ALL
-       SELECT bucket, 1, tokens FROM rate_admissions
-        WHERE bucket = ANY($3::text[]) AND at > $4::bigint AND at < (governor_second($4::bigint) + 1) * 1000
-     ) minute GROUP BY bucket
+     SELECT 'a' AS kind, bucket, requests AS t, tokens FROM governor_minute_totals($3::text[], $4::bigint)
      UNION ALL
      SELECT 'l', bucket, expires_at, 0 FROM rate_leases
       WHERE bucket = ANY($5::text[]) AND released_at IS NULL AND expires_at > $6::bigint

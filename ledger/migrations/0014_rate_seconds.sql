@@ -86,6 +86,22 @@ BEGIN
 END
 $$;
 
+-- The sliding minute's totals of the given buckets, for the admissions after `p_after` (epoch ms): the
+-- seconds after the one it falls in from their totals, that second from its log rows. Every reader of
+-- the minute (governor_authorize, admission, chunk admission) sums it this way; a bucket without any
+-- admission in the window has no row.
+CREATE FUNCTION governor_minute_totals(p_keys text[], p_after bigint)
+RETURNS TABLE (bucket text, requests bigint, tokens bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT m.bucket, sum(m.n)::bigint, sum(m.tk)::bigint
+    FROM (SELECT s.bucket, s.requests AS n, s.tokens AS tk FROM rate_admission_seconds s
+           WHERE s.bucket = ANY (p_keys) AND s.second > governor_second(p_after)
+          UNION ALL
+          SELECT a.bucket, 1, a.tokens FROM rate_admissions a
+           WHERE a.bucket = ANY (p_keys) AND a.at > p_after AND a.at < (governor_second(p_after) + 1) * 1000) m
+   GROUP BY m.bucket
+$$;
+
 CREATE TRIGGER rate_admissions_added AFTER INSERT ON rate_admissions
   REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION governor_rate_seconds_add();
 CREATE TRIGGER rate_admissions_removed AFTER DELETE ON rate_admissions
@@ -137,7 +153,6 @@ DECLARE
   v_minute_requests bigint;
   v_minute_tokens bigint;
   v_open bigint;
-  v_first_second bigint := governor_second(p_now - p_minute_window);
 BEGIN
   -- the policy's reads (checkPolicy): the key, the team's admin pause, the team's spend this period
   IF NOT EXISTS (
@@ -196,13 +211,8 @@ BEGIN
     v_day_requests := CASE WHEN b.day_start >= v_day THEN b.day_requests ELSE 0 END;
     v_day_tokens := CASE WHEN b.day_start >= v_day THEN b.day_tokens ELSE 0 END;
     IF p_rpm[i] IS NOT NULL OR p_tpm[i] IS NOT NULL THEN
-      -- the whole seconds after the window's first one from their totals, that first second from its rows
-      SELECT COALESCE(sum(requests), 0), COALESCE(sum(tokens), 0) INTO v_minute_requests, v_minute_tokens
-        FROM rate_admission_seconds WHERE bucket = p_keys[i] AND second > v_first_second;
-      SELECT v_minute_requests + count(*), v_minute_tokens + COALESCE(sum(tokens), 0)
-        INTO v_minute_requests, v_minute_tokens
-        FROM rate_admissions
-       WHERE bucket = p_keys[i] AND at > p_now - p_minute_window AND at < (v_first_second + 1) * 1000;
+      SELECT COALESCE(sum(t.requests), 0), COALESCE(sum(t.tokens), 0) INTO v_minute_requests, v_minute_tokens
+        FROM governor_minute_totals(ARRAY[p_keys[i]], p_now - p_minute_window) t;
       IF p_rpm[i] IS NOT NULL AND v_minute_requests + 1 > p_rpm[i] THEN
         RETURN 'reserved';
       END IF;
