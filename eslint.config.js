@@ -35,7 +35,7 @@ const nodeBuiltins = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', '.tools/**', 'coverage/**', 'test-artifacts/**'] },
+  { ignores: ['node_modules/**', '.data/**', '.tools/**', 'coverage/**', 'test-artifacts/**', '.build/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// Entry point of the `groq-governor` CLI. The project runs its TypeScript sources through tsx's loader.
-import { register } from 'tsx/esm/api';
+// Entry point of the `groq-governor` CLI: its TypeScript compiled ahead into .build/ (bin/compiled-entry.mjs).
+import { importEntry } from './compiled-entry.mjs';
 
-register();
-const { main } = await import('../client/cli/main.ts');
+const { main } = await importEntry('client/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,6 @@
 // Entry point of a ledger host process (spawned by ledger/host/spawn.ts): the project's TypeScript
-// sources run through tsx's loader, as in bin/groq-governor.js. Its path marks the process as a ledger
-// host (ledger/data-dir-owner.ts).
-import { register } from 'tsx/esm/api';
+// compiled ahead, as in bin/groq-governor.js. Its path marks the process as a ledger host
+// (ledger/data-dir-owner.ts).
+import { importEntry } from '../../bin/compiled-entry.mjs';
 
-register();
-await import('./process.ts');
+await importEntry('ledger/host/process.ts');

@@ -1,6 +1,5 @@
 // Entry point of an egress process (spawned by workers/egress/spawn.ts): the project's TypeScript
-// sources run through tsx's loader, as in bin/groq-governor.js.
-import { register } from 'tsx/esm/api';
+// compiled ahead, as in bin/groq-governor.js.
+import { importEntry } from '../../bin/compiled-entry.mjs';
 
-register();
-await import('./process.ts');
+await importEntry('workers/egress/process.ts');
