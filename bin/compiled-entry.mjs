@@ -1,7 +1,7 @@
 // How the project's entry points run their TypeScript: compiled ahead into `.build/` (one esbuild bundle
 // per entry, packages left to node_modules), rebuilt when any of its sources changed, and run as plain
 // JavaScript. A process that runs the compiled entry loads no TypeScript loader: tsx's loader keeps a
-// thread of its own with a V8 heap, about 40 MB of RSS in every process (the gateway and worker, the
+// thread of its own with a V8 heap, 40-50 MB of RSS in every process (the gateway and worker, the
 // ledger host, the egress), and compiles each file on every start. Where esbuild cannot build (or
 // GOVERNOR_TSX=1 asks for it), the entry runs through tsx's loader as before.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -59,7 +59,7 @@ const keepImportMetaUrl = {
  * (a command's code is loaded only when that command runs), and `inputs.json`, the files it was built from
  * and their times. Built in a folder of its own, then moved into place: the new chunks first, then the
  * entry, then the record, each a rename, so a process starting meanwhile never reads half a build. Chunks
- * of earlier builds stay an hour, for processes that started on them and load a chunk later.
+ * of earlier builds stay a week, for processes that started on them and load a chunk later.
  */
 export async function buildEntry(entry) {
   const { build, stop } = await import('esbuild');
@@ -91,10 +91,10 @@ export async function buildEntry(entry) {
     for (const name of chunks) renameSync(join(scratch, name), join(folder, name));
     renameSync(join(scratch, 'entry.mjs'), join(folder, 'entry.mjs'));
     renameSync(join(scratch, 'inputs.json'), join(folder, 'inputs.json'));
-    const hourAgo = Date.now() - 3_600_000;
+    const weekAgo = Date.now() - 7 * 24 * 3_600_000;
     for (const name of readdirSync(folder)) {
       if (!name.startsWith('chunk-') || chunks.includes(name)) continue;
-      if (statSync(join(folder, name)).mtimeMs < hourAgo) rmSync(join(folder, name), { force: true });
+      if (statSync(join(folder, name)).mtimeMs < weekAgo) rmSync(join(folder, name), { force: true });
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
