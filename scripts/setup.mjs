@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // One-time (and idempotent) setup for a fresh clone: checks Node, installs npm packages when
-// node_modules is missing or older than package-lock.json, and installs the pinned Temporal binaries.
+// node_modules is missing or older than package-lock.json, installs the pinned Temporal binaries, and
+// compiles the entry points into .build/ where a source changed since their build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
