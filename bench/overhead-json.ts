@@ -7,7 +7,7 @@ export interface OverheadFigures {
   governed_p50_c1: number;
   floor_rps_c64: number;
   governed_rps_c64: number;
-  /** CPU ms per governed request of the stack except the dev server, minus the process's CPU per direct request */
+  /** CPU ms per governed request of the stack's processes (this process and the ledger host), not the dev server */
   cpu_ms_per_governed: number;
   devserver_cpu_ms_per_governed: number;
   devserver_cpu_ms_per_floor: number;

@@ -501,6 +501,7 @@ async function main(): Promise<number> {
         floor_p50_c1_beside_streams: ttftFloor.p50,
         process_cpu_ms_per_governed: perRequest(governedSustained.cpu.processMs, governedDone),
         others_cpu_ms_per_governed: perRequest(governedSustained.cpu.othersMs, governedDone),
+        process_rss_after_startup_mb: startupRss / 1024 / 1024,
         others_rss_at_sustained_start_mb: othersAtSustainedStart / 1024 / 1024,
         others_peak_rss_mb: peakOthersRss / 1024 / 1024,
         process_peak_rss_mb: peakRss / 1024 / 1024,
