@@ -104,24 +104,29 @@ export async function buildEntry(entry) {
 }
 
 /**
+ * Make sure `entry` has a build as new as its sources: true when it has (built now if needed), false
+ * when esbuild could not build it (why goes to stderr; the entry then runs through tsx).
+ */
+export async function ensureBuilt(entry) {
+  if (isFresh(entry)) return true;
+  try {
+    await buildEntry(entry);
+    return true;
+  } catch (error) {
+    process.stderr.write(
+      `[groq-governor] ${entry} runs through tsx (it could not be built: ${error.message})\n`,
+    );
+    return false;
+  }
+}
+
+/**
  * Run `entry` (a TypeScript file, as a path relative to the project) and return its module: the compiled
  * build, made or remade first when needed, or the source through tsx's loader.
  */
 export async function importEntry(entry) {
-  if (process.env.GOVERNOR_TSX !== '1') {
-    let ready = isFresh(entry);
-    if (!ready) {
-      try {
-        await buildEntry(entry);
-        ready = true;
-      } catch (error) {
-        process.stderr.write(
-          `[groq-governor] running ${entry} through tsx (it could not be built: ${error.message})\n`,
-        );
-      }
-    }
-    if (ready) return import(pathToFileURL(compiledPathOf(entry)).href);
-  }
+  if (process.env.GOVERNOR_TSX !== '1' && (await ensureBuilt(entry)))
+    return import(pathToFileURL(compiledPathOf(entry)).href);
   const { register } = await import('tsx/esm/api');
   register();
   return import(pathToFileURL(resolve(root, entry)).href);

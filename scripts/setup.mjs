@@ -34,12 +34,5 @@ try {
 }
 
 // the entry points compiled ahead (bin/compiled-entry.mjs), so the first processes start at once
-const { ENTRIES, buildEntry, isFresh } = await import('../bin/compiled-entry.mjs');
-for (const entry of ENTRIES) {
-  if (isFresh(entry)) continue;
-  try {
-    await buildEntry(entry);
-  } catch (error) {
-    console.warn(`[setup] ${entry} not compiled ahead (it will run through tsx): ${error.message}`);
-  }
-}
+const { ENTRIES, ensureBuilt } = await import('../bin/compiled-entry.mjs');
+for (const entry of ENTRIES) await ensureBuilt(entry);
