@@ -70,6 +70,20 @@ export const SHORT_WORKFLOW_SLOTS = {
   maxConcurrentLocalActivityExecutions: 256,
 } as const;
 
+/**
+ * Workflows run in this thread, not in a thread of their own. By default the SDK runs the workflow sandbox
+ * in a worker thread: a second V8 isolate holding its own copy of the workflow bundle (about 45 MB of RSS
+ * at start-up, measured), and every activation crosses to it as a structured-clone message. Our workflows
+ * are short orchestration code (microseconds per activation), so the thread buys nothing: the SDK's
+ * `debugMode` runs the same sandbox (one reused V8 context, `vm` with a deadline) in the worker's own
+ * thread. `debugMode` alone would lift the deadline to 49 days; the SDK's 5 s is set again, so a workflow
+ * that loops forever still fails its task as a potential deadlock instead of holding the process.
+ */
+export const IN_THREAD_WORKFLOWS = {
+  debugMode: true,
+  isolateExecutionTimeout: '5 seconds',
+} as const;
+
 export async function createGovernorWorker(options: GovernorWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
@@ -81,6 +95,7 @@ export async function createGovernorWorker(options: GovernorWorkerOptions): Prom
     dataConverter: { failureConverterPath, ...options.dataConverter },
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     ...SHORT_WORKFLOW_SLOTS,
+    ...IN_THREAD_WORKFLOWS,
   });
 }
 
