@@ -7,6 +7,7 @@ import { createLogger } from '../../services/logger';
 import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../domain/config';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../../ledger';
 import { installRuntime } from '../../../workers/runtime';
+import { limitHeapGrowth } from '../../../workers/heap-growth';
 import type { RotationDeps } from '../../../activities/rotation';
 import { encryptedFileSecretStore } from '../../../activities/secret-store';
 import { loadDataConverter, type DataConverter } from '../../services/components';
@@ -57,6 +58,12 @@ export async function prepareProcess(
       return undefined;
     }
     upstream = connectUpstream(config, process.env, { keysInStore: true });
+  }
+  try {
+    limitHeapGrowth();
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\nNothing was started.`);
+    return undefined;
   }
   installRuntime();
   const target = resolveTemporalTarget();
