@@ -65,10 +65,11 @@ async function main(): Promise<number> {
   /** the stack's other processes (the ledger host in PGlite mode): their largest RSS after start-up */
   let peakOthersRss = 0;
   /** process + non-dev-server descendants, during the sustained governed run */
-  let sustainedPeak = { on: false, bytes: 0 };
+  let sustainedPeak: { on: boolean; bytes: number; memory?: NodeJS.MemoryUsage } = { on: false, bytes: 0 };
   let samples = 0;
   const sampler = setInterval(() => {
-    const rss = process.memoryUsage().rss;
+    const memory = process.memoryUsage();
+    const rss = memory.rss;
     peakRss = Math.max(peakRss, rss);
     if (++samples % (sustainedPeak.on ? 5 : 10) === 0) {
       const tree = descendants();
@@ -78,7 +79,9 @@ async function main(): Promise<number> {
       peakChildrenRss = Math.max(peakChildrenRss, rssOf(tree, 'devServer') + othersRss);
       peakHarnessRss = Math.max(peakHarnessRss, rssOf(tree, 'harness'));
     }
-    if (sustainedPeak.on) sustainedPeak.bytes = Math.max(sustainedPeak.bytes, rss + othersRss);
+    // what this process's RSS held at the peak: V8's heap, and memory outside it that JavaScript holds
+    if (sustainedPeak.on && rss + othersRss > sustainedPeak.bytes)
+      sustainedPeak = { on: true, bytes: rss + othersRss, memory };
   }, 100);
   sampler.unref();
   let stopping = false;
@@ -472,6 +475,14 @@ async function main(): Promise<number> {
         `after start-up); child processes at start-up (dev server, PGlite initdb, workflow bundling): ` +
         `${mb(startupChildPeak)}`,
     );
+    const atPeak = sustainedPeak.memory;
+    if (atPeak)
+      out(
+        `This process at that peak: RSS ${mb(atPeak.rss)}, of it V8's heap ${mb(atPeak.heapTotal)} ` +
+          `(${mb(atPeak.heapUsed)} in use), buffers and other memory JavaScript holds outside the heap ` +
+          `${mb(atPeak.external)}; the rest (${mb(atPeak.rss - atPeak.heapTotal - atPeak.external)}) is ` +
+          `code, Temporal's core, malloc's arenas and thread stacks`,
+      );
     const loadEnd = loadavg();
     out(`Load average at the end: ${loadText(loadEnd)}`);
     for (const problem of problems) out(`error sample: ${problem}`);
@@ -505,6 +516,9 @@ async function main(): Promise<number> {
         others_rss_at_sustained_start_mb: othersAtSustainedStart / 1024 / 1024,
         others_peak_rss_mb: peakOthersRss / 1024 / 1024,
         process_peak_rss_mb: peakRss / 1024 / 1024,
+        process_heap_total_at_peak_mb: atPeak ? atPeak.heapTotal / 1024 / 1024 : null,
+        process_heap_used_at_peak_mb: atPeak ? atPeak.heapUsed / 1024 / 1024 : null,
+        process_external_at_peak_mb: atPeak ? atPeak.external / 1024 / 1024 : null,
         process_cpu_ms_per_floor: perRequest(floorSustained.cpu.processMs, floorDone),
         harness_cpu_ms_per_direct: directCpuPerRequest,
         harness_cpu_ms_per_governed: perRequest(governedSustained.cpu.harnessMs, governedDone),
