@@ -77,7 +77,10 @@ export const SHORT_WORKFLOW_SLOTS = {
  * completion's workflow is short orchestration code (microseconds per activation), so the thread buys it
  * nothing: the SDK's `debugMode` runs the same sandbox (one reused V8 context, `vm` with a deadline) in
  * the worker's own thread. `debugMode` alone would lift the deadline to 49 days; the SDK's 5 s is set
- * again, so a workflow that loops forever still fails its task instead of holding the process.
+ * again, so a workflow that loops forever still fails its task instead of holding the process. The SDK
+ * takes the deadline from the options it is given but does not declare it in `WorkerOptions` ("not
+ * exposed at the moment"); test/integration/temporal/in-thread-workflows.test.ts fails if an SDK update
+ * stops taking it.
  *
  * A worker that mostly runs large batches can give its batch workflows their thread back with
  * `GOVERNOR_WORKFLOW_THREAD=1` (docs/operations.md#worker-memory): 40-50 MB more, and on the batch
@@ -89,9 +92,10 @@ export const IN_THREAD_WORKFLOWS = {
 } as const;
 
 /** The SDK's options for where workflows run, as `GOVERNOR_WORKFLOW_THREAD` asks. */
-export function workflowThreadOptions(
-  env: NodeJS.ProcessEnv = process.env,
-): typeof IN_THREAD_WORKFLOWS | object {
+export function workflowThreadOptions(env: NodeJS.ProcessEnv = process.env): {
+  debugMode?: boolean;
+  isolateExecutionTimeout?: string;
+} {
   const text = (env.GOVERNOR_WORKFLOW_THREAD ?? '').trim().toLowerCase();
   if (text === '' || text === '0' || text === 'false') return IN_THREAD_WORKFLOWS;
   if (text === '1' || text === 'true') return {};
