@@ -10,6 +10,7 @@ import { TASK_QUEUES } from '../domain/task-queues';
 import type { TemporalTarget } from '../client/services/temporal-config';
 import type { Activities } from '../activities';
 import { failureConverterPath } from './codec/data-converter';
+import { workflowThreadOptions } from './workflow-thread';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -69,40 +70,6 @@ export const SHORT_WORKFLOW_SLOTS = {
   maxConcurrentWorkflowTaskExecutions: 256,
   maxConcurrentLocalActivityExecutions: 256,
 } as const;
-
-/**
- * Workflows run in this thread, not in a thread of their own. By default the SDK runs the workflow sandbox
- * in a worker thread: a second V8 isolate holding its own copy of the workflow bundle (about 45 MB of RSS
- * at start-up, measured), and every activation crosses to it as a structured-clone message. A governed
- * completion's workflow is short orchestration code (microseconds per activation), so the thread buys it
- * nothing: the SDK's `debugMode` runs the same sandbox (one reused V8 context, `vm` with a deadline) in
- * the worker's own thread. `debugMode` alone would lift the deadline to 49 days; the SDK's 5 s is set
- * again, so a workflow that loops forever still fails its task instead of holding the process. The SDK
- * takes the deadline from the options it is given but does not declare it in `WorkerOptions` ("not
- * exposed at the moment"); test/integration/temporal/in-thread-workflows.test.ts fails if an SDK update
- * stops taking it.
- *
- * A worker that mostly runs large batches can give its batch workflows their thread back with
- * `GOVERNOR_WORKFLOW_THREAD=1` (docs/operations.md#worker-memory): 40-50 MB more, and on the batch
- * benchmark 54.7-57.0% of the ceiling instead of 47.7-51.4% (docs/benchmarks.md, round 10).
- */
-export const IN_THREAD_WORKFLOWS = {
-  debugMode: true,
-  isolateExecutionTimeout: '5 seconds',
-} as const;
-
-/** The SDK's options for where workflows run, as `GOVERNOR_WORKFLOW_THREAD` asks. */
-export function workflowThreadOptions(env: NodeJS.ProcessEnv = process.env): {
-  debugMode?: boolean;
-  isolateExecutionTimeout?: string;
-} {
-  const text = (env.GOVERNOR_WORKFLOW_THREAD ?? '').trim().toLowerCase();
-  if (text === '' || text === '0' || text === 'false') return IN_THREAD_WORKFLOWS;
-  if (text === '1' || text === 'true') return {};
-  throw new RangeError(
-    `GOVERNOR_WORKFLOW_THREAD must be 1 or true (workflows in a thread of their own) or 0, false or unset (in the worker's thread), got ${JSON.stringify(env.GOVERNOR_WORKFLOW_THREAD)}`,
-  );
-}
 
 export async function createGovernorWorker(options: GovernorWorkerOptions): Promise<Worker> {
   return Worker.create({

@@ -14,7 +14,7 @@ import { TASK_QUEUES } from '../../domain/task-queues';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../ledger';
 import { startLedgerHost } from '../../ledger/host/spawn';
 import { installRuntime } from '../../workers/runtime';
-import { limitHeapGrowth } from '../../workers/heap-growth';
+import { applyProcessSettings } from '../../workers/process-settings';
 import { connectWorker } from '../../workers/worker';
 import type { SelfCheckResult } from '../../workflows/self-check';
 import type { RunningGateway } from '../gateway/server';
@@ -66,7 +66,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     cleanups.length = 0;
   };
   try {
-    limitHeapGrowth();
+    applyProcessSettings();
     installRuntime();
     const target = resolveTemporalTarget({ address: `127.0.0.1:${options.temporalPort}` });
     let devServer: RunningDevServer | undefined;

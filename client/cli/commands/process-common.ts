@@ -7,7 +7,7 @@ import { createLogger } from '../../services/logger';
 import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../domain/config';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../../ledger';
 import { installRuntime } from '../../../workers/runtime';
-import { limitHeapGrowth } from '../../../workers/heap-growth';
+import { applyProcessSettings, processSettingProblems } from '../../../workers/process-settings';
 import type { RotationDeps } from '../../../activities/rotation';
 import { encryptedFileSecretStore } from '../../../activities/secret-store';
 import { loadDataConverter, type DataConverter } from '../../services/components';
@@ -35,17 +35,20 @@ export async function prepareProcess(
   io: CliIO,
 ): Promise<ProcessBase | undefined> {
   const dataDir = resolveDataDir(flags['data-dir']);
-  let config: GovernorConfig;
+  // the process's own settings and the config are checked together: every problem named, nothing started
+  const problems = processSettingProblems();
+  let config: GovernorConfig | undefined;
   try {
     const loaded = await loadConfigOrThrow(flags.config ?? process.env.GOVERNOR_CONFIG, { dataDir });
     for (const warning of loaded.warnings) io.stderr(`warning: ${warning.path}: ${warning.message}`);
     config = loaded.config;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      io.stderr(`${error.message}\nNothing was started.`);
-      return undefined;
-    }
-    throw error;
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(error.message);
+  }
+  if (problems.length > 0 || !config) {
+    io.stderr(`${problems.join('\n')}\nNothing was started.`);
+    return undefined;
   }
   let upstream: Upstream;
   try {
@@ -59,12 +62,7 @@ export async function prepareProcess(
     }
     upstream = connectUpstream(config, process.env, { keysInStore: true });
   }
-  try {
-    limitHeapGrowth();
-  } catch (error) {
-    io.stderr(`${(error as Error).message}\nNothing was started.`);
-    return undefined;
-  }
+  applyProcessSettings();
   installRuntime();
   const target = resolveTemporalTarget();
   const ledgerTarget = resolveLedgerTarget({ dataDir });

@@ -12,9 +12,14 @@ import { freePortPair, freePort } from '../../support/ports';
 
 const cli = new URL('../../../bin/groq-governor.js', import.meta.url).pathname;
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, DATABASE_URL: '' } });
+    const child = spawn(process.execPath, [cli, ...args], {
+      env: { ...process.env, DATABASE_URL: '', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -116,5 +121,29 @@ describe('groq-governor up', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Nothing was started.');
     expect(result.stderr.split('\n').filter((line) => /^\s+\S.*: /.test(line)).length).toBeGreaterThan(5);
+  });
+
+  it("refuses unusable process settings together with the config's problems, and starts nothing", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'governor-up-settings-'));
+    const broken = new URL('../../fixtures/config/broken.yaml', import.meta.url).pathname;
+    try {
+      const settings = { GOVERNOR_HEAP_GROWING_PERCENT: 'lots', GOVERNOR_WORKFLOW_THREAD: 'yes' };
+      const port = String(await freePort());
+      const alone = await run(['up', '--data-dir', fresh, '--port', port], settings);
+      expect(alone.code).toBe(1);
+      expect(alone.stderr).toMatch(/GOVERNOR_HEAP_GROWING_PERCENT must be .*, got "lots"/);
+      expect(alone.stderr).toMatch(/GOVERNOR_WORKFLOW_THREAD must be .*, got "yes"/);
+      expect(alone.stderr).toContain('Nothing was started.');
+      expect(alone.stdout).not.toContain('Temporal');
+      expect(existsSync(join(fresh, 'temporal'))).toBe(false);
+
+      const both = await run(['up', '--config', broken, '--data-dir', fresh, '--port', port], settings);
+      expect(both.code).toBe(1);
+      expect(both.stderr).toMatch(/GOVERNOR_HEAP_GROWING_PERCENT[\s\S]*GOVERNOR_WORKFLOW_THREAD/);
+      expect(both.stderr.split('\n').filter((line) => /^\s+\S.*: /.test(line)).length).toBeGreaterThan(5);
+      expect(both.stderr).toContain('Nothing was started.');
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IN_THREAD_WORKFLOWS, workflowThreadOptions } from '../../../workers/worker';
+import { IN_THREAD_WORKFLOWS, workflowThreadOptions } from '../../../workers/workflow-thread';
 
 describe('where a worker runs its workflows', () => {
   it("runs them in the worker's thread with the SDK's 5 s deadline unless asked otherwise", () => {
