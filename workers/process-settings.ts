@@ -4,11 +4,13 @@
  * once), and a bad value never stops a process half-way up, after its dev server or ledger started.
  */
 import { heapGrowingPercent, limitHeapGrowth } from './heap-growth';
+import { workflowStackTraces } from './workflow-stack-traces';
 import { workflowThreadOptions } from './workflow-thread';
 
 const CHECKS: ReadonlyArray<(env: NodeJS.ProcessEnv) => unknown> = [
   heapGrowingPercent,
   workflowThreadOptions,
+  workflowStackTraces,
 ];
 
 /** Every unusable setting, one message each (empty when all are usable). */

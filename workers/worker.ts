@@ -10,6 +10,7 @@ import { TASK_QUEUES } from '../domain/task-queues';
 import type { TemporalTarget } from '../client/services/temporal-config';
 import type { Activities } from '../activities';
 import { failureConverterPath } from './codec/data-converter';
+import { stopWorkflowStackTraces, workflowStackTraces } from './workflow-stack-traces';
 import { workflowThreadOptions } from './workflow-thread';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -72,7 +73,8 @@ export const SHORT_WORKFLOW_SLOTS = {
 } as const;
 
 export async function createGovernorWorker(options: GovernorWorkerOptions): Promise<Worker> {
-  return Worker.create({
+  const thread = workflowThreadOptions();
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUES.main,
@@ -82,8 +84,10 @@ export async function createGovernorWorker(options: GovernorWorkerOptions): Prom
     dataConverter: { failureConverterPath, ...options.dataConverter },
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     ...SHORT_WORKFLOW_SLOTS,
-    ...workflowThreadOptions(),
+    ...thread,
   });
+  if (thread.debugMode && !workflowStackTraces()) stopWorkflowStackTraces();
+  return worker;
 }
 
 export async function connectWorker(target: TemporalTarget): Promise<NativeConnection> {

@@ -1,6 +1,7 @@
 // The production worker (createGovernorWorker) runs the workflow sandbox in its own thread and keeps the
 // SDK's 5 s deadline on each activation: a workflow that never yields blocks this thread until the
-// deadline, its task fails as a potential deadlock, and the worker goes on serving other workflows.
+// deadline, its task fails as a potential deadlock, and the worker goes on serving other workflows. The
+// SDK's promise hook for workflow stack traces is removed unless GOVERNOR_WORKFLOW_STACK_TRACES asks.
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -22,15 +23,50 @@ describe('workflows in the worker thread', () => {
     await env?.teardown();
   });
 
-  it('blocks this thread until the deadline, fails the task (timed out), then serves on', async () => {
-    const taskQueue = uniqueTaskQueue('in-thread');
-    const worker = await createGovernorWorker({
+  async function inThreadWorker(taskQueue: string) {
+    return createGovernorWorker({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       taskQueue,
       activities: {} as Activities,
       workflowBundle: await bundleWorkflowCode({ workflowsPath: fixture, logger: quiet }),
     });
+  }
+
+  async function stackTraceOfAWaitingWorkflow(taskQueue: string): Promise<string> {
+    const worker = await inThreadWorker(taskQueue);
+    return worker.runUntil(async () => {
+      const waiting = await env.client.workflow.start('waitAnHour', {
+        taskQueue,
+        workflowId: `${taskQueue}-wait`,
+      });
+      try {
+        return await waiting.query<string>('__stack_trace');
+      } finally {
+        await waiting.terminate('test over');
+      }
+    });
+  }
+
+  // first in the file: once a worker of this process removed the hook, the SDK does not install it again
+  it('collects workflow stack traces when GOVERNOR_WORKFLOW_STACK_TRACES=1 asks', async () => {
+    process.env.GOVERNOR_WORKFLOW_STACK_TRACES = '1';
+    try {
+      expect(await stackTraceOfAWaitingWorkflow(uniqueTaskQueue('in-thread-traces'))).toMatch(/waitAnHour/);
+    } finally {
+      delete process.env.GOVERNOR_WORKFLOW_STACK_TRACES;
+    }
+  });
+
+  it("removes the SDK's promise hook otherwise: the stack trace query says they are not enabled", async () => {
+    await expect(stackTraceOfAWaitingWorkflow(uniqueTaskQueue('in-thread-no-traces'))).rejects.toThrow(
+      /stack traces are not enabled on this worker/,
+    );
+  });
+
+  it('blocks this thread until the deadline, fails the task (timed out), then serves on', async () => {
+    const taskQueue = uniqueTaskQueue('in-thread');
+    const worker = await inThreadWorker(taskQueue);
     // the longest pause of this thread's event loop while the spinning workflow runs
     let last = Date.now();
     let longestPause = 0;

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { applyProcessSettings, processSettingProblems } from '../../../workers/process-settings';
+import { workflowStackTraces } from '../../../workers/workflow-stack-traces';
 
 describe("a process's own settings", () => {
   it('has no problem with the defaults or usable values', () => {
     expect(processSettingProblems({})).toEqual([]);
     expect(
-      processSettingProblems({ GOVERNOR_HEAP_GROWING_PERCENT: '0', GOVERNOR_WORKFLOW_THREAD: 'true' }),
+      processSettingProblems({
+        GOVERNOR_HEAP_GROWING_PERCENT: '0',
+        GOVERNOR_WORKFLOW_THREAD: 'true',
+        GOVERNOR_WORKFLOW_STACK_TRACES: '1',
+      }),
     ).toEqual([]);
   });
 
@@ -13,10 +18,14 @@ describe("a process's own settings", () => {
     const problems = processSettingProblems({
       GOVERNOR_HEAP_GROWING_PERCENT: '-5',
       GOVERNOR_WORKFLOW_THREAD: 'maybe',
+      GOVERNOR_WORKFLOW_STACK_TRACES: 'on',
     });
-    expect(problems).toHaveLength(2);
+    expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^GOVERNOR_HEAP_GROWING_PERCENT must be .*, got "-5"$/);
     expect(problems[1]).toMatch(/^GOVERNOR_WORKFLOW_THREAD must be .*, got "maybe"$/);
+    expect(problems[2]).toMatch(
+      /^GOVERNOR_WORKFLOW_STACK_TRACES must be 1 or true .* or 0, false or unset .*, got "on"$/,
+    );
   });
 
   it('applies nothing when a setting is unusable, and says which', () => {
@@ -28,5 +37,14 @@ describe("a process's own settings", () => {
       applyProcessSettings({ GOVERNOR_HEAP_GROWING_PERCENT: 'x' }, ['--heap-growing-percent=30']),
     ).toThrow(/GOVERNOR_HEAP_GROWING_PERCENT/);
     expect(() => applyProcessSettings({}, ['--heap-growing-percent=30'])).not.toThrow();
+  });
+});
+
+describe('workflow stack traces', () => {
+  it('are off unless the variable asks for them', () => {
+    for (const value of [undefined, '', '0', 'false', ' FALSE '])
+      expect(workflowStackTraces({ GOVERNOR_WORKFLOW_STACK_TRACES: value })).toBe(false);
+    for (const value of ['1', 'true', 'True'])
+      expect(workflowStackTraces({ GOVERNOR_WORKFLOW_STACK_TRACES: value })).toBe(true);
   });
 });
