@@ -29,6 +29,7 @@ import { issueKey } from '../client/services/gateway-keys';
 import { startStack } from '../client/services/stack';
 import { DEFAULT_MAX_BATCH_FILE_BYTES } from '../domain/config/schema';
 import type { RunningEmulator } from '../emulator';
+import { compareLedgerWithBill } from './batch-bill';
 import type { LedgerStore } from '../ledger';
 import { batchWorkflowId, progressQuery, type BatchProgress } from '../workflows/batch-job-messages';
 import { batchBenchOptions, writeBenchFile, type BatchBenchOptions } from './batch-options';
@@ -230,6 +231,7 @@ async function main(): Promise<number> {
       [batch.id],
     );
     const done = Number(ran[0]!.n);
+    const bill = await compareLedgerWithBill(deployment.ledger.sql, emulator.billedCalls());
 
     // events of every run of the batch's workflow (every continue-as-new starts a new run)
     await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -267,6 +269,10 @@ async function main(): Promise<number> {
       history_events_per_item: perItem(events),
       history_runs: runs.length,
       history_events_max_per_run: runs.length ? Math.max(...runs) : null,
+      ledger_equals_bill: bill.mismatches === 0,
+      billed_calls: bill.billedCalls,
+      billed_nanos: bill.billedNanos.toString(),
+      booked_nanos: bill.bookedNanos.toString(),
       mode,
       worker_process: opts.workerProcess,
       limits: opts.limits,
@@ -316,6 +322,13 @@ async function main(): Promise<number> {
             `${f1(figures.ledger_statements_per_item)} (${statements} in all)`,
           ],
           [
+            "ledger vs the emulator's bill, per call",
+            'equal',
+            bill.mismatches === 0
+              ? `equal: ${bill.billedCalls} calls billed, ${bill.successRows} success rows, ${bill.bookedNanos} nanos`
+              : `${bill.mismatches} mismatch(es): ${bill.problems.join('; ')}`,
+          ],
+          [
             'history events per item',
             '<= 2',
             runs.length
@@ -329,7 +342,8 @@ async function main(): Promise<number> {
       writeJsonFigures(opts.json, figures);
       out(`Figures written to ${opts.json}`);
     }
-    return current.status === 'completed' || cancelled ? 0 : 1;
+    for (const line of bill.problems) out(`bill: ${line}`);
+    return (current.status === 'completed' || cancelled) && bill.mismatches === 0 ? 0 : 1;
   } finally {
     sampler?.stop();
     await deployment?.stop().catch((error: unknown) => out(`stop: ${String(error)}`));
