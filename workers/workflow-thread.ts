@@ -10,9 +10,11 @@
  * exposed at the moment"); test/integration/temporal/in-thread-workflows.test.ts fails if an SDK update
  * stops taking it.
  *
- * A worker that mostly runs large batches can give its batch workflows their thread back with
- * `GOVERNOR_WORKFLOW_THREAD=1` (docs/operations.md#worker-memory): 40-50 MB more, and on the batch
- * benchmark 54.7-57.0% of the ceiling instead of 47.7-51.4% (docs/benchmarks.md, round 10).
+ * In the worker's thread the SDK's promise hook for workflow stack traces would run for every promise of
+ * the process; ./workflow-stack-traces.ts removes it. `GOVERNOR_WORKFLOW_THREAD=1` gives the workflows
+ * their own thread back (docs/operations.md#worker-memory), so no workflow can hold the thread the
+ * activities and the gateway run on: 50-70 MB more, and on the batch benchmark 58.6% of the ceiling
+ * instead of 69.4% (docs/benchmarks.md, round 11).
  */
 export const IN_THREAD_WORKFLOWS = {
   debugMode: true,
