@@ -1,6 +1,7 @@
 /**
  * Workflow stack traces (the `__stack_trace` query behind the Temporal Web UI's "Stack Trace" tab) are
- * off in a worker whose workflows run in its own thread. The SDK collects them with a V8 promise hook
+ * off in a worker that runs its workflows in the worker's own thread (./workflow-thread.ts, the default
+ * here). The SDK collects them with a V8 promise hook
  * that it installs for the whole isolate: in a workflow thread of its own that thread's promises are all
  * workflow promises, but in the worker's thread the hook runs for every promise of the process (the
  * gateway's HTTP, the ledger's queries, gRPC), builds a function from source text for each to find its
