@@ -15,15 +15,11 @@
  * SDK update moves it.
  */
 import { globalHandlers } from '@temporalio/worker/lib/workflow/vm-shared.js';
+import { envSwitch } from './env-switch';
 
 /** Whether `GOVERNOR_WORKFLOW_STACK_TRACES` asks for stack traces of workflows run in the worker's thread. */
 export function workflowStackTraces(env: NodeJS.ProcessEnv = process.env): boolean {
-  const text = (env.GOVERNOR_WORKFLOW_STACK_TRACES ?? '').trim().toLowerCase();
-  if (text === '' || text === '0' || text === 'false') return false;
-  if (text === '1' || text === 'true') return true;
-  throw new RangeError(
-    `GOVERNOR_WORKFLOW_STACK_TRACES must be 1 or true (collect them) or 0, false or unset (not), got ${JSON.stringify(env.GOVERNOR_WORKFLOW_STACK_TRACES)}`,
-  );
+  return envSwitch(env, 'GOVERNOR_WORKFLOW_STACK_TRACES', 'collect them', 'not');
 }
 
 /**

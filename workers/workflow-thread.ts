@@ -16,6 +16,8 @@
  * activities and the gateway run on: 50-70 MB more, and on the batch benchmark 58.6% of the ceiling
  * instead of 69.4% (docs/benchmarks.md, round 11).
  */
+import { envSwitch } from './env-switch';
+
 export const IN_THREAD_WORKFLOWS = {
   debugMode: true,
   isolateExecutionTimeout: '5 seconds',
@@ -26,10 +28,11 @@ export function workflowThreadOptions(env: NodeJS.ProcessEnv = process.env): {
   debugMode?: boolean;
   isolateExecutionTimeout?: string;
 } {
-  const text = (env.GOVERNOR_WORKFLOW_THREAD ?? '').trim().toLowerCase();
-  if (text === '' || text === '0' || text === 'false') return IN_THREAD_WORKFLOWS;
-  if (text === '1' || text === 'true') return {};
-  throw new RangeError(
-    `GOVERNOR_WORKFLOW_THREAD must be 1 or true (workflows in a thread of their own) or 0, false or unset (in the worker's thread), got ${JSON.stringify(env.GOVERNOR_WORKFLOW_THREAD)}`,
+  const ownThread = envSwitch(
+    env,
+    'GOVERNOR_WORKFLOW_THREAD',
+    'workflows in a thread of their own',
+    "in the worker's thread",
   );
+  return ownThread ? {} : IN_THREAD_WORKFLOWS;
 }
