@@ -4,10 +4,10 @@
  */
 import type { Logger } from '../../../activities/alerts';
 import { createLogger } from '../../services/logger';
-import { ConfigError, loadConfigOrThrow, type GovernorConfig } from '../../../domain/config';
+import type { GovernorConfig } from '../../../domain/config';
 import { describeLedgerTarget, openLedger, resolveLedgerTarget, type LedgerStore } from '../../../ledger';
 import { installRuntime } from '../../../workers/runtime';
-import { applyProcessSettings, processSettingProblems } from '../../../workers/process-settings';
+import { applyProcessSettings } from '../../../workers/process-settings';
 import type { RotationDeps } from '../../../activities/rotation';
 import { encryptedFileSecretStore } from '../../../activities/secret-store';
 import { loadDataConverter, type DataConverter } from '../../services/components';
@@ -17,6 +17,7 @@ import { temporalUiLinks } from '../../services/temporal-ui';
 import { resolveTemporalTarget, type TemporalTarget } from '../../services/temporal-config';
 import { connectUpstream, type Upstream } from '../../services/upstream';
 import type { CliIO } from '../io';
+import { checkedConfig } from './checked-config';
 
 export interface ProcessBase {
   config: GovernorConfig;
@@ -35,21 +36,9 @@ export async function prepareProcess(
   io: CliIO,
 ): Promise<ProcessBase | undefined> {
   const dataDir = resolveDataDir(flags['data-dir']);
-  // the process's own settings and the config are checked together: every problem named, nothing started
-  const problems = processSettingProblems();
-  let config: GovernorConfig | undefined;
-  try {
-    const loaded = await loadConfigOrThrow(flags.config ?? process.env.GOVERNOR_CONFIG, { dataDir });
-    for (const warning of loaded.warnings) io.stderr(`warning: ${warning.path}: ${warning.message}`);
-    config = loaded.config;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(error.message);
-  }
-  if (problems.length > 0 || !config) {
-    io.stderr(`${problems.join('\n')}\nNothing was started.`);
-    return undefined;
-  }
+  const checked = await checkedConfig(flags.config, dataDir, io);
+  if (!checked) return undefined;
+  const { config } = checked;
   let upstream: Upstream;
   try {
     upstream = connectUpstream(config);

@@ -3,13 +3,12 @@
  * file is reported field by field and nothing starts. Flags and environment variables let several
  * stacks run side by side (each with its own data folder and ports).
  */
-import { ConfigError, loadConfigOrThrow } from '../../../domain/config';
 import type { GovernorConfig } from '../../../domain/config';
 import { demoCommands, ensureFirstRunKeys } from '../../services/first-run-keys';
-import { processSettingProblems } from '../../../workers/process-settings';
 import { resolveDataDir } from '../../services/paths';
 import { startStack, type RunningStack } from '../../services/stack';
 import { parseFlags, portOption, untilSignal } from '../args';
+import { checkedConfig } from './checked-config';
 import type { CliIO } from '../io';
 
 const USAGE =
@@ -47,23 +46,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
 
   const dataDir = resolveDataDir(flags['data-dir']);
-  // the process's own settings and the config are checked together: every problem named, nothing started
-  const problems = processSettingProblems();
-  let config;
-  try {
-    const loaded = await loadConfigOrThrow(flags.config ?? process.env.GOVERNOR_CONFIG, { dataDir });
-    for (const warning of loaded.warnings) io.stderr(`warning: ${warning.path}: ${warning.message}`);
-    config = loaded.config;
-    if (problems.length === 0) io.stdout(`Config: ${loaded.source}`);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(error.message);
-  }
-  if (problems.length > 0 || !config) {
-    for (const problem of problems) io.stderr(problem);
-    io.stderr('Nothing was started.');
-    return 1;
-  }
+  const checked = await checkedConfig(flags.config, dataDir, io);
+  if (!checked) return 1;
+  const { config } = checked;
+  io.stdout(`Config: ${checked.source}`);
 
   const stack = await startStack({
     config,
