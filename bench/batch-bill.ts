@@ -64,15 +64,14 @@ export async function compareLedgerWithBill(
       [lastRequest, lastAttempt],
     );
     for (const row of rows) {
-      const request = String(row.request_id);
-      const upstream = row.upstream_request_id === null ? null : String(row.upstream_request_id);
-      const cost = BigInt(String(row.cost_nanos));
+      const { request_id: request, upstream_request_id: upstream } = row;
+      const cost = BigInt(row.cost_nanos);
       successRows++;
       bookedNanos += cost;
       if (request === lastSuccessRequest) problem(`gateway request ${request} has two success rows`);
       lastSuccessRequest = request;
       if (upstream === null) {
-        problem(`success row ${request}#${String(row.attempt)} names no upstream call`);
+        problem(`success row ${request}#${row.attempt} names no upstream call`);
         continue;
       }
       const billedCost = costOf.get(upstream);
@@ -85,8 +84,8 @@ export async function compareLedgerWithBill(
     }
     if (rows.length < page) break;
     const last: UsageRow = rows[rows.length - 1]!;
-    lastRequest = String(last.request_id);
-    lastAttempt = Number(last.attempt);
+    lastRequest = last.request_id;
+    lastAttempt = last.attempt;
   }
   let unbooked = 0;
   for (const id of costOf.keys()) if (!booked.has(id)) unbooked++;
