@@ -85,7 +85,8 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
     // the earlier leases of these ids, the minute totals (governor_minute_totals) and the open leases, in
     // one statement
     const read = await tx.query(
-      `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint)
+      `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint
+                      AND governor_log_prune_due($1::text[], $6::bigint, $8::bigint))
        SELECT 'a' AS kind, bucket, NULL AS lease_id, requests AS t, tokens
          FROM governor_minute_totals($3::text[], $4::bigint)
        UNION ALL
@@ -93,7 +94,16 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
         WHERE bucket = ANY($5::text[]) AND released_at IS NULL AND expires_at > $6::bigint
        UNION ALL
        SELECT 'e', NULL, lease_id, max(expires_at), 0 FROM rate_leases WHERE lease_id = ANY($7::text[]) GROUP BY lease_id`,
-      [keys, now - LOG_KEEP_MS, minuteKeys, now - MINUTE_WINDOW_MS, concurrencyKeys, now, [...leaseIds]],
+      [
+        keys,
+        now - LOG_KEEP_MS,
+        minuteKeys,
+        now - MINUTE_WINDOW_MS,
+        concurrencyKeys,
+        now,
+        [...leaseIds],
+        LOG_KEEP_MS,
+      ],
     );
     const minute = new Map(minuteKeys.map((key) => [key, { requests: 0, tokens: 0 }]));
     const open = new Map(concurrencyKeys.map((key) => [key, [] as number[]]));

@@ -155,8 +155,10 @@ interface AdmissionReads {
  * What admission reads under the bucket locks, in one statement: whether the lease was admitted before,
  * the sliding-minute totals (requests, tokens) of the buckets with an RPM/TPM limit (`governor_minute_totals`,
  * migrations/0014_rate_seconds.sql: per-second totals, at a cost that does not grow with the rate), the open leases of the buckets
- * with a concurrency limit; it prunes the buckets' log rows older than LOG_KEEP_MS on the way (the
- * pruned rows are far outside the window, so the read is the same with or without them).
+ * with a concurrency limit; it prunes the buckets' log rows older than LOG_KEEP_MS on the way, in
+ * batches: once a bucket's oldest row is a twelfth of that past it (`governor_log_prune_due`,
+ * migrations/0015_authorize_locks_late.sql; the pruned rows are far outside the window, so the read is
+ * the same with or without them).
  */
 async function admissionReads(
   tx: SqlQueryable,
@@ -164,14 +166,15 @@ async function admissionReads(
 ): Promise<AdmissionReads> {
   const { keys, minuteKeys, concurrencyKeys, leaseId, now } = input;
   const { rows } = await tx.query(
-    `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint)
+    `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint
+                      AND governor_log_prune_due($1::text[], $6::bigint, $8::bigint))
      SELECT 'a' AS kind, bucket, requests AS t, tokens FROM governor_minute_totals($3::text[], $4::bigint)
      UNION ALL
      SELECT 'l', bucket, expires_at, 0 FROM rate_leases
       WHERE bucket = ANY($5::text[]) AND released_at IS NULL AND expires_at > $6::bigint
      UNION ALL
      (SELECT 'e', bucket, expires_at, 0 FROM rate_leases WHERE lease_id = $7::text LIMIT 1)`,
-    [keys, now - LOG_KEEP_MS, minuteKeys, now - MINUTE_WINDOW_MS, concurrencyKeys, now, leaseId],
+    [keys, now - LOG_KEEP_MS, minuteKeys, now - MINUTE_WINDOW_MS, concurrencyKeys, now, leaseId, LOG_KEEP_MS],
   );
   const reads: AdmissionReads = { earlier: null, minute: new Map(), open: new Map() };
   for (const key of minuteKeys) reads.minute.set(key, { requests: 0, tokens: 0 });

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { authorizeFast, type FastAuthorizeInput } from '../../../ledger/authorize-fast';
 import { DAY_MS } from '../../../ledger/rate-math';
-import { modelBucket, type BucketRequest } from '../../../ledger/ratelimit';
+import { LOG_KEEP_MS, modelBucket, type BucketRequest } from '../../../ledger/ratelimit';
 import type { LedgerStore } from '../../../ledger/store';
 import type { UpstreamObservation } from '../../../ledger/upstream-headers';
 import { uniqueNames } from './harness';
@@ -261,6 +261,18 @@ export function authorizeFastTests(ledger: () => LedgerStore): void {
       expect(await reservations()).toBe(1);
       await declined({ leaseId: t.id('again') });
       await declined({ teamLimit: 5000n, reservationId: t.id('r2') });
+      // refused at the hold under a changed limit: the row takes the configured limit, as `reserve` leaves it
+      const teamLimit = async () =>
+        String(
+          (
+            await store.sql.query('SELECT limit_nanos FROM budgets WHERE scope = $1 AND period = $2', [
+              `team:${t.tag}`,
+              PERIOD,
+            ])
+          ).rows[0]?.limit_nanos,
+        );
+      await declined({ teamLimit: 8000n, reservationId: t.id('r6'), leaseId: t.id('l6') });
+      expect(await teamLimit()).toBe('8000');
       await store.setTeamPause({ team: t.tag, kind: 'admin', paused: true, by: 'test', reason: 'test' });
       await declined({ reservationId: t.id('r3'), leaseId: t.id('l3') });
       await store.setTeamPause({ team: t.tag, kind: 'admin', paused: false, by: 'test' });
@@ -271,6 +283,75 @@ export function authorizeFastTests(ledger: () => LedgerStore): void {
       ]);
       await declined({ reservationId: t.id('r5'), leaseId: t.id('l5') });
       expect(await reservations()).toBe(1);
+    });
+
+    it("prunes a bucket's log in batches, once its oldest row is a twelfth of the kept time past it", async () => {
+      for (const way of ['steps', 'fast'] as const) {
+        const store = ledger();
+        const { t, keyId } = await prepare(store, `authfast-prune-${way}`);
+        const model = `m-${t.tag}`;
+        const limits = { rpm: 1000, tpm: 1_000_000, concurrency: 1000, rpd: 10_000, tpd: 10_000_000 };
+        const buckets = bucketsOf(t.tag, model, limits);
+        const now = T0 + 60_000;
+        const keys = buckets.map(({ key }) => key);
+        for (const [lease, ago] of [
+          ['a', LOG_KEEP_MS + 5_000],
+          ['b', 60_000],
+        ] as const) {
+          await store.tryAcquire({
+            buckets,
+            tokens: 1,
+            now: now - ago,
+            leaseId: `${lease}@${t.tag}`,
+            leaseTtlMs: TTL,
+          });
+          await store.releaseLease(`${lease}@${t.tag}`, now - ago + 1);
+        }
+        const admit = async (at: number, lease: string) => {
+          const leaseId = `${lease}@${t.tag}`;
+          if (way === 'steps') {
+            const acquired = await store.tryAcquire({
+              buckets,
+              tokens: 1,
+              now: at,
+              leaseId,
+              leaseTtlMs: TTL,
+            });
+            expect(acquired.admitted).toBe(true);
+          } else {
+            const input = fastInput({ keyId, team: t.tag, model, buckets, now: at, tokens: 1 });
+            const outcome = await authorizeFast(store.sql, {
+              ...input,
+              leaseId,
+              reservationId: `r-${leaseId}`,
+              requestId: `q-${leaseId}`,
+            });
+            expect(outcome).toBe('admitted');
+          }
+        };
+        const logged = async () =>
+          (
+            await store.sql.query<{ lease: string; n: number }>(
+              `SELECT split_part(lease_id, '@', 1) AS lease, count(*)::int AS n FROM rate_admissions
+                WHERE bucket = ANY($1::text[]) GROUP BY 1 ORDER BY 1`,
+              [keys],
+            )
+          ).rows;
+        // the oldest row is 125 s old: past the kept 120 s, not yet by a twelfth of it (10 s), so kept
+        await admit(now, 'c');
+        expect(await logged()).toEqual([
+          { lease: 'a', n: keys.length },
+          { lease: 'b', n: keys.length },
+          { lease: 'c', n: keys.length },
+        ]);
+        // 131 s: every row older than 120 s goes, in every bucket of the admission
+        await admit(now + 6_000, 'd');
+        expect(await logged()).toEqual([
+          { lease: 'b', n: keys.length },
+          { lease: 'c', n: keys.length },
+          { lease: 'd', n: keys.length },
+        ]);
+      }
     });
 
     it('claims the reservation for its call only when it admits, and never on a repeated id', async () => {
