@@ -1,6 +1,7 @@
 /** All activities a worker registers, built from one set of dependencies. */
 import { createBatchActivities } from './batch';
 import { createCompletionActivities, type CompletionDeps } from './completion';
+import { createFloorActivities } from './floor-pause';
 import { createModalityActivities, PLAIN_SEALER, type Sealer } from './modalities';
 import { createReportActivities, type ReportDeps } from './reports';
 import { createRotationActivities, type RotationDeps } from './rotation';
@@ -23,6 +24,7 @@ export interface ActivityDeps extends SelfCheckDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createFloorActivities(),
     ...(deps.completion ? createCompletionActivities(deps.completion) : {}),
     ...(deps.reports ? createReportActivities(deps.reports) : {}),
     ...(deps.rotation ? createRotationActivities(deps.rotation) : {}),

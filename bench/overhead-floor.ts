@@ -30,17 +30,23 @@ export class RecentIds {
   }
 }
 
-export function floorSender(client: Client, recent: RecentIds): () => Promise<void> {
+/**
+ * Starts floor workflows: `floorEcho`, or given `waitMs`, `floorWait` (workflows/floor-wait.ts), which
+ * waits that long in one local activity first, as a governed completion waits for its Groq call.
+ */
+export function floorSender(client: Client, recent: RecentIds, waitMs?: number): () => Promise<void> {
+  const type = waitMs === undefined ? 'floorEcho' : 'floorWait';
+  const args = waitMs === undefined ? [FLOOR_INPUT] : [FLOOR_INPUT, waitMs];
   return async () => {
     const workflowId = `floor-${randomUUID()}`;
-    const result = await client.workflow.execute('floorEcho', {
+    const result = await client.workflow.execute(type, {
       taskQueue: TASK_QUEUES.main,
       workflowId,
-      args: [FLOOR_INPUT],
+      args,
       requestEagerStart: true,
     });
     if ((result as typeof FLOOR_INPUT).model !== FLOOR_INPUT.model)
-      throw new Error('floorEcho did not return its input');
+      throw new Error(`${type} did not return its input`);
     recent.add(workflowId);
   };
 }

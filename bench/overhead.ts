@@ -6,7 +6,8 @@
  * (a) requests sent with the official `groq-sdk` (maxRetries 0) straight to the emulator, (b) the floor:
  * a workflow that returns its input, started like the gateway starts a governed completion (same
  * client, eager start, same worker), and (c) the same requests through the gateway; then sustained floor
- * and governed runs, the time to first token of streamed requests, the history sizes and the ledger's
+ * runs (the floor, and `floorWait`, which first waits as long as the direct call took, as a governed
+ * completion lives as long as its Groq call) and a sustained governed run, the time to first token of streamed requests, the history sizes and the ledger's
  * statements per governed request. Prints plain-text tables (and `--json FILE` the figures); stops the
  * stack and deletes the temporary folder (and the `--postgres` database) by itself.
  *
@@ -118,7 +119,7 @@ async function main(): Promise<number> {
     out(
       `Run: levels ${opts.levels.join(',')} x requests ${opts.requests.join(',')} per path, emulator latency ` +
         `${opts.latencyMs} ms fixed, sustained ${opts.durationS} s at concurrency ${opts.sustainedConcurrency} ` +
-        `(floor, then governed), ${opts.streamRequests} streamed requests per path${opts.quick ? ' (quick)' : ''}`,
+        `(floor, floor waiting as long as the direct call, then governed), ${opts.streamRequests} streamed requests per path${opts.quick ? ' (quick)' : ''}`,
     );
     if (opts.postgres) {
       database = await createFreshDatabase();
@@ -302,6 +303,21 @@ async function main(): Promise<number> {
     const floorSustained = await sustainedRun(() =>
       run(sendFloor, opts.sustainedConcurrency, { deadline: performance.now() + opts.durationS * 1000 }),
     );
+    // a floor workflow that waits as long as the direct call took (its p50 at concurrency 1), so that it
+    // lives as long as a governed completion's Groq call
+    const c1Direct = levels.find((entry) => entry.level === 1)?.direct.p50;
+    const floorWaitMs = Math.round(
+      c1Direct !== undefined && Number.isFinite(c1Direct) ? c1Direct : opts.latencyMs,
+    );
+    out(
+      `  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, floor waiting ${floorWaitMs} ms...`,
+    );
+    const floorWaitIds = new RecentIds();
+    const floorWaitSustained = await sustainedRun(() =>
+      run(floorSender(client, floorWaitIds, floorWaitMs), opts.sustainedConcurrency, {
+        deadline: performance.now() + opts.durationS * 1000,
+      }),
+    );
     out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, governed...`);
     othersRss = rssOf(descendants(), 'stack');
     const othersAtSustainedStart = othersRss;
@@ -314,6 +330,8 @@ async function main(): Promise<number> {
     const floorSummary = note('sustained floor', floorSustained.result);
     const governedSummary = note('sustained governed', governedSustained.result);
     const floorDone = floorSustained.result.latencies.length;
+    const floorWaitSummary = note('sustained floor waiting', floorWaitSustained.result);
+    const floorWaitDone = floorWaitSustained.result.latencies.length;
     const governedDone = governedSustained.result.latencies.length;
 
     out(`  streams: ${opts.streamRequests} streamed requests per path at concurrency 1...`);
@@ -399,9 +417,15 @@ async function main(): Promise<number> {
         ['path', 'concurrency', 'duration s', 'completed', 'req/s', 'p50', 'p95', 'p99', 'errors'],
         [
           sustainedRow('floor', floorSustained.result, floorSummary),
+          sustainedRow(`floor waiting ${floorWaitMs} ms`, floorWaitSustained.result, floorWaitSummary),
           sustainedRow('governed', governedSustained.result, governedSummary),
         ],
       ),
+    );
+    out(
+      `governed/s against the floor: ${(governedSummary.rps / floorSummary.rps).toFixed(2)}; against the floor ` +
+        `waiting as long as the direct call (a workflow that lives as long as the Groq call): ` +
+        `${(governedSummary.rps / floorWaitSummary.rps).toFixed(2)}`,
     );
     const cpuRow = (path: string, cpu: CpuWindow, completed: number) => [
       path,
@@ -418,6 +442,7 @@ async function main(): Promise<number> {
         [
           ['direct (the level runs)', '-', '-', '-', ms(directCpuPerRequest)],
           cpuRow('floor (sustained)', floorSustained.cpu, floorDone),
+          cpuRow(`floor waiting ${floorWaitMs} ms (sustained)`, floorWaitSustained.cpu, floorWaitDone),
           cpuRow('governed (sustained)', governedSustained.cpu, governedDone),
         ],
       ),
@@ -434,6 +459,7 @@ async function main(): Promise<number> {
     );
     out(
       `Load average 1-min: floor run ${floorSustained.load.map((v) => v.toFixed(2)).join(' -> ')}, ` +
+        `floor waiting ${floorWaitSustained.load.map((v) => v.toFixed(2)).join(' -> ')}, ` +
         `governed run ${governedSustained.load.map((v) => v.toFixed(2)).join(' -> ')}`,
     );
     out();
@@ -520,6 +546,10 @@ async function main(): Promise<number> {
         process_heap_used_at_peak_mb: atPeak ? atPeak.heapUsed / 1024 / 1024 : null,
         process_external_at_peak_mb: atPeak ? atPeak.external / 1024 / 1024 : null,
         process_cpu_ms_per_floor: perRequest(floorSustained.cpu.processMs, floorDone),
+        floor_wait_ms: floorWaitMs,
+        floor_wait_rps_c64: floorWaitSummary.rps,
+        process_cpu_ms_per_floor_wait: perRequest(floorWaitSustained.cpu.processMs, floorWaitDone),
+        devserver_cpu_ms_per_floor_wait: perRequest(floorWaitSustained.cpu.devServerMs, floorWaitDone),
         harness_cpu_ms_per_direct: directCpuPerRequest,
         harness_cpu_ms_per_governed: perRequest(governedSustained.cpu.harnessMs, governedDone),
         harness_peak_rss_mb: peakHarnessRss / 1024 / 1024,

@@ -5,4 +5,5 @@ export { weeklyReport } from './weekly-report';
 export { keyRotation } from './key-rotation';
 export { batchJob } from './batch-job';
 export { floorEcho } from './floor-echo';
+export { floorWait } from './floor-wait';
 export { governedModality } from './governed-modality';

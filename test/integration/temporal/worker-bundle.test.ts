@@ -14,6 +14,7 @@ describe('the production workflow bundle', () => {
       'keyRotation',
       'weeklyReport',
       'floorEcho',
+      'floorWait',
     ])
       expect(code).toContain(`function ${workflow}(`);
     expect(code).toContain('failure-converter.cjs');
