@@ -5,10 +5,10 @@
  * process's CPU and RSS are the stack's), issues a member key, and measures at each concurrency level
  * (a) requests sent with the official `groq-sdk` (maxRetries 0) straight to the emulator, (b) the floor:
  * a workflow that returns its input, started like the gateway starts a governed completion (same
- * client, eager start, same worker), and (c) the same requests through the gateway; then sustained floor
- * runs (the floor, and `floorWait`, which first waits as long as the direct call took, as a governed
- * completion lives as long as its Groq call) and a sustained governed run, the time to first token of streamed requests, the history sizes and the ledger's
- * statements per governed request. Prints plain-text tables (and `--json FILE` the figures); stops the
+ * client, eager start, same worker), and (c) the same requests through the gateway; then sustained runs
+ * of the floor, of `floorWait` (which first waits as long as the direct call took, as a governed
+ * completion lives as long as its Groq call) and of governed requests, the time to first token of
+ * streamed requests, the history sizes and the ledger's statements per governed request. Prints plain-text tables (and `--json FILE` the figures); stops the
  * stack and deletes the temporary folder (and the `--postgres` database) by itself.
  *
  *   npm run bench:overhead -- [--quick] [--levels 1,16,64] [--latency-ms 20] [--duration 60]
@@ -20,6 +20,7 @@ import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../activities/alerts';
+import { FLOOR_PAUSE_MAX_MS } from '../activities/floor-pause';
 import { issueKey } from '../client/services/gateway-keys';
 import { startStack, type RunningStack } from '../client/services/stack';
 import { emulatorConfigFor } from '../client/services/upstream';
@@ -306,8 +307,9 @@ async function main(): Promise<number> {
     // a floor workflow that waits as long as the direct call took (its p50 at concurrency 1), so that it
     // lives as long as a governed completion's Groq call
     const c1Direct = levels.find((entry) => entry.level === 1)?.direct.p50;
-    const floorWaitMs = Math.round(
-      c1Direct !== undefined && Number.isFinite(c1Direct) ? c1Direct : opts.latencyMs,
+    const floorWaitMs = Math.min(
+      FLOOR_PAUSE_MAX_MS,
+      Math.round(c1Direct !== undefined && Number.isFinite(c1Direct) ? c1Direct : opts.latencyMs),
     );
     out(
       `  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, floor waiting ${floorWaitMs} ms...`,

@@ -9,7 +9,11 @@
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { FloorActivities } from '../activities/floor-pause';
 
-const { floorPause } = proxyLocalActivities<FloorActivities>({ startToCloseTimeout: '15 seconds' });
+// a wait out of its bound is refused, not retried
+const { floorPause } = proxyLocalActivities<FloorActivities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { nonRetryableErrorTypes: ['RangeError'] },
+});
 
 export async function floorWait<T>(input: T, waitMs: number): Promise<T> {
   await floorPause(waitMs);
