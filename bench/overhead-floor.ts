@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+// a CommonJS module: its namespace through the default export when this file runs compiled as ESM
+import proto from '@temporalio/proto';
 import { TASK_QUEUES } from '../domain/task-queues';
 
 /** about the size of a governed completion's request */
@@ -65,14 +67,27 @@ export async function floorStartsEagerly(client: Client): Promise<boolean> {
 
 /** Mean number of history events of the given (completed) workflows; NaN without any. */
 export async function meanHistoryEvents(client: Client, workflowIds: string[]): Promise<number> {
-  if (workflowIds.length === 0) return Number.NaN;
-  let total = 0;
+  return (await meanHistory(client, workflowIds)).events;
+}
+
+/**
+ * Mean history of the given (completed) workflows: its events and its size in bytes as the server
+ * stores and sends it (the encoded protobuf, payloads as the codec left them); NaN without any.
+ */
+export async function meanHistory(
+  client: Client,
+  workflowIds: string[],
+): Promise<{ events: number; bytes: number }> {
+  if (workflowIds.length === 0) return { events: Number.NaN, bytes: Number.NaN };
+  let events = 0;
+  let bytes = 0;
   for (const id of workflowIds) {
     const handle = client.workflow.getHandle(id);
     // a governed completion answers its caller before its workflow completes: count the whole history
     await handle.result().catch(() => undefined);
     const history = await handle.fetchHistory();
-    total += history.events?.length ?? 0;
+    events += history.events?.length ?? 0;
+    bytes += proto.temporal.api.history.v1.History.encode(history).finish().length;
   }
-  return total / workflowIds.length;
+  return { events: events / workflowIds.length, bytes: bytes / workflowIds.length };
 }

@@ -24,7 +24,8 @@ import { FLOOR_PAUSE_MAX_MS } from '../activities/floor-pause';
 import { issueKey } from '../client/services/gateway-keys';
 import { startStack, type RunningStack } from '../client/services/stack';
 import { emulatorConfigFor } from '../client/services/upstream';
-import { floorSender, floorStartsEagerly, meanHistoryEvents, RecentIds } from './overhead-floor';
+import { devServerRunFigures, readDevServerCounters, type DevServerRunFigures } from './overhead-devserver';
+import { floorSender, floorStartsEagerly, meanHistory, meanHistoryEvents, RecentIds } from './overhead-floor';
 import { LoadProcess, startEmulatorProcess, type EmulatorProcess } from './overhead-harness';
 import { writeFigures, type OverheadFigures } from './overhead-json';
 import { mb, ms, run, runInterleaved, summarize, type RunResult, type Summary } from './overhead-load';
@@ -129,6 +130,7 @@ async function main(): Promise<number> {
     }
     const config = benchConfig(dataDir);
     const temporalPort = await freePortPair();
+    const temporalMetricsPort = await freePort();
     const startedAt = performance.now();
     // the emulator runs in a process of its own, mirroring the config; the stack calls it as Groq
     emulatorProcess = await startEmulatorProcess({
@@ -141,6 +143,7 @@ async function main(): Promise<number> {
       dataDir,
       temporalPort,
       temporalUiPort: temporalPort + 1000,
+      temporalMetricsPort,
       upstream: emulatorProcess.upstream(),
       gatewayPort: await freePort(),
       log: () => undefined,
@@ -295,10 +298,17 @@ async function main(): Promise<number> {
     const directCpuPerRequest = perRequest(directCpu.ms, directCpu.completed);
 
     const sustainedRun = async (runIt: () => Promise<RunResult>) => {
+      const counters = await readDevServerCounters(temporalMetricsPort);
       const window = startCpuWindow();
       const load0 = loadavg()[0]!;
       const result = await runIt();
-      return { result, cpu: window(), load: [load0, loadavg()[0]!] as const };
+      const cpu = window();
+      const server = devServerRunFigures(
+        counters,
+        await readDevServerCounters(temporalMetricsPort),
+        result.latencies.length,
+      );
+      return { result, cpu, load: [load0, loadavg()[0]!] as const, server };
     };
     out(`  sustained: ${opts.durationS} s at concurrency ${opts.sustainedConcurrency}, floor...`);
     const floorSustained = await sustainedRun(() =>
@@ -363,8 +373,11 @@ async function main(): Promise<number> {
     const loadedHistoryFloor = await meanHistoryEvents(client, floorIds.list());
     note('history floor', await run(sendFloor, 1, { count: HISTORY_SAMPLE }));
     note('history governed', await run(sendGoverned, 1, { count: HISTORY_SAMPLE }));
-    const historyGoverned = await meanHistoryEvents(client, loadGenerator.governedIds);
-    const historyFloor = await meanHistoryEvents(client, floorIds.list());
+    const { events: historyGoverned, bytes: historyBytesGoverned } = await meanHistory(
+      client,
+      loadGenerator.governedIds,
+    );
+    const { events: historyFloor, bytes: historyBytesFloor } = await meanHistory(client, floorIds.list());
     const floorEager = await floorStartsEagerly(client);
 
     // last, so the wrapping never touches the timed runs; undone afterwards
@@ -459,6 +472,27 @@ async function main(): Promise<number> {
         `per governed request; not the dev server${mode === 'postgres' ? ', not the PostgreSQL server' : ''}, ` +
         `not the emulator and load generator (processes of their own)`,
     );
+    const serverRow = (path: string, server: DevServerRunFigures | null) => [
+      path,
+      server ? ms(server.shardLockWaitMs) : '-',
+      server ? server.visibilityStartWritesPerWorkflow.toFixed(2) : '-',
+    ];
+    out();
+    out(
+      "The dev server's view (its /metrics): the mean wait for its one history shard's lock, which every " +
+        'workflow start and task completion takes for its SQLite write, and the visibility records of a ' +
+        "workflow's start written per completed workflow (one for a workflow still running when that task comes up)",
+    );
+    out(
+      table(
+        ['run', 'shard lock wait ms', 'start visibility writes per workflow'],
+        [
+          serverRow('floor (sustained)', floorSustained.server),
+          serverRow(`floor waiting ${floorWaitMs} ms (sustained)`, floorWaitSustained.server),
+          serverRow('governed (sustained)', governedSustained.server),
+        ],
+      ),
+    );
     out(
       `Load average 1-min: floor run ${floorSustained.load.map((v) => v.toFixed(2)).join(' -> ')}, ` +
         `floor waiting ${floorWaitSustained.load.map((v) => v.toFixed(2)).join(' -> ')}, ` +
@@ -486,7 +520,9 @@ async function main(): Promise<number> {
         `${floorIds.list().length} floor workflows run one at a time): governed ${ms(historyGoverned)}, ` +
         `floor ${ms(historyFloor)}; the last ones of the sustained runs (under load): governed ` +
         `${ms(loadedHistoryGoverned)}, floor ${ms(loadedHistoryFloor)}; a floor workflow ` +
-        `${floorEager ? 'starts' : 'does NOT start'} eagerly`,
+        `${floorEager ? 'starts' : 'does NOT start'} eagerly; their size as the server stores them ` +
+        `(the encoded history, payloads encrypted): governed ${Math.round(historyBytesGoverned)} bytes, ` +
+        `floor ${Math.round(historyBytesFloor)}`,
     );
     out(
       `Ledger: ${ms(statementsPerGoverned)} SQL statements per governed request (BEGIN and COMMIT counted), ` +
@@ -548,6 +584,15 @@ async function main(): Promise<number> {
         process_heap_used_at_peak_mb: atPeak ? atPeak.heapUsed / 1024 / 1024 : null,
         process_external_at_peak_mb: atPeak ? atPeak.external / 1024 / 1024 : null,
         process_cpu_ms_per_floor: perRequest(floorSustained.cpu.processMs, floorDone),
+        devserver_shard_lock_wait_ms_governed: governedSustained.server?.shardLockWaitMs ?? null,
+        devserver_shard_lock_wait_ms_floor: floorSustained.server?.shardLockWaitMs ?? null,
+        devserver_shard_lock_wait_ms_floor_wait: floorWaitSustained.server?.shardLockWaitMs ?? null,
+        devserver_visibility_start_writes_per_governed:
+          governedSustained.server?.visibilityStartWritesPerWorkflow ?? null,
+        devserver_visibility_start_writes_per_floor:
+          floorSustained.server?.visibilityStartWritesPerWorkflow ?? null,
+        devserver_visibility_start_writes_per_floor_wait:
+          floorWaitSustained.server?.visibilityStartWritesPerWorkflow ?? null,
         floor_wait_ms: floorWaitMs,
         floor_wait_rps_c64: floorWaitSummary.rps,
         process_cpu_ms_per_floor_wait: perRequest(floorWaitSustained.cpu.processMs, floorWaitDone),
@@ -558,6 +603,8 @@ async function main(): Promise<number> {
         ledger_transactions_per_governed: transactionsPerGoverned,
         history_events_per_governed_under_load: loadedHistoryGoverned,
         history_events_per_floor_under_load: loadedHistoryFloor,
+        history_bytes_per_governed: historyBytesGoverned,
+        history_bytes_per_floor: historyBytesFloor,
         sustained_concurrency: opts.sustainedConcurrency,
         floor_eager_start: floorEager,
         errors,

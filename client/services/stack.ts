@@ -42,6 +42,8 @@ export interface StackOptions {
   log: (line: string) => void;
   /** structured logs of the workers and the gateway (default: JSON lines on the console) */
   logger?: Logger;
+  /** the port of the dev server's Prometheus `/metrics` (the benchmarks read it); default: a random one */
+  temporalMetricsPort?: number;
 }
 
 export interface RunningStack {
@@ -80,6 +82,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         dataDir,
         port: options.temporalPort,
         uiPort: options.temporalUiPort,
+        ...(options.temporalMetricsPort !== undefined
+          ? { extraArgs: ['--metrics-port', String(options.temporalMetricsPort)] }
+          : {}),
       });
       cleanups.push(() => devServer!.stop());
     }
