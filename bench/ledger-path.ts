@@ -25,6 +25,7 @@ import { migrate } from '../ledger/migrate';
 import { LOG_KEEP_MS, modelBucket } from '../ledger/ratelimit';
 import type { SqlClient } from '../ledger/sql';
 import { writeJsonFigures } from './overhead-json';
+import { percentile } from './overhead-load';
 import { createFreshDatabase } from './overhead-postgres';
 import { table } from './support';
 
@@ -43,9 +44,8 @@ interface Stats {
 
 function stats(values: number[]): Stats {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
   const mean = sorted.reduce((sum, value) => sum + value, 0) / Math.max(1, sorted.length);
-  return { n: sorted.length, mean, p50: at(0.5), p95: at(0.95) };
+  return { n: sorted.length, mean, p50: percentile(sorted, 50), p95: percentile(sorted, 95) };
 }
 
 interface ModeResult {
@@ -72,7 +72,7 @@ async function runMode(
   const step = 1000 / rate;
   const start = Date.UTC(2026, 11, 7, 12);
   const full = Math.ceil(LOG_KEEP_MS / step);
-  const times = { filling: { authorize: [] as number[], book: [] as number[] } };
+  const filling = { authorize: [] as number[], book: [] as number[] };
   const steady = { authorize: [] as number[], book: [] as number[] };
   let cpuAtSteady: NodeJS.CpuUsage | undefined;
   for (let i = 0; i < requests; i++) {
@@ -142,7 +142,7 @@ async function runMode(
     });
     const t2 = performance.now();
     if (!booked.booked) throw new Error(`request ${i}: not booked`);
-    const into = i < full ? times.filling : steady;
+    const into = i < full ? filling : steady;
     into.authorize.push(t1 - t0);
     into.book.push(t2 - t1);
   }
@@ -157,7 +157,7 @@ async function runMode(
     throw new Error(`the team's budget row is off: ${JSON.stringify(row, (_k, v: unknown) => String(v))}`);
   return {
     mode,
-    filling: { authorize: stats(times.filling.authorize), book: stats(times.filling.book) },
+    filling: { authorize: stats(filling.authorize), book: stats(filling.book) },
     steady: { authorize: stats(steady.authorize), book: stats(steady.book) },
     processCpuMsPerRequest:
       cpu && steady.book.length > 0 ? (cpu.user + cpu.system) / 1000 / steady.book.length : Number.NaN,

@@ -8,8 +8,9 @@
  * client, eager start, same worker), and (c) the same requests through the gateway; then sustained runs
  * of the floor, of `floorWait` (which first waits as long as the direct call took, as a governed
  * completion lives as long as its Groq call) and of governed requests, the time to first token of
- * streamed requests, the history sizes and the ledger's statements per governed request. Prints plain-text tables (and `--json FILE` the figures); stops the
- * stack and deletes the temporary folder (and the `--postgres` database) by itself.
+ * streamed requests, the history sizes and the ledger's statements per governed request. Prints
+ * plain-text tables (and `--json FILE` the figures); stops the stack and deletes the temporary folder
+ * (and the `--postgres` database) by itself.
  *
  *   npm run bench:overhead -- [--quick] [--levels 1,16,64] [--latency-ms 20] [--duration 60]
  *                             [--requests 200,800,2000] [--sustained-concurrency 64]
