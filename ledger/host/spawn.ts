@@ -10,6 +10,16 @@ import type { HostMessage, ParentMessage } from './messages';
 
 const ENTRY = fileURLToPath(new URL('./entry.mjs', import.meta.url));
 
+/**
+ * The host's V8 flags. Its JavaScript only moves wire-protocol messages between sockets and PGlite, so
+ * V8's young generation stays small: 2 MB semi-spaces instead of Node's default of up to 16 MB. Under
+ * `bench:ledger-host --seconds 25` the host's RSS went from 249-253 MB to 222-227 MB with the same CPU
+ * (19.1-22.8 s over the hosted runs, both ways). The rest of the host: PGlite's WebAssembly memory (33 MB
+ * of its 128 MB touched), the compiled PostgreSQL and V8's old space, malloc's heap (25 MB) and the Node
+ * binary (39 MB); docs/benchmarks.md, round 13.
+ */
+export const LEDGER_HOST_EXEC_ARGV = ['--max-semi-space-size=2'];
+
 export interface LedgerHostHandle {
   pid: number;
   /** where it serves, e.g. `/path/.data/.s.PGSQL.5432` or `127.0.0.1:41234` */
@@ -33,7 +43,7 @@ export async function startLedgerHost(
     };
   const child = fork(ENTRY, [ledgerDir], {
     // the entry registers its own loader; this process's flags (an eval script, test runners') stay here
-    execArgv: [],
+    execArgv: LEDGER_HOST_EXEC_ARGV,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
   });

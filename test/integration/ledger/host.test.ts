@@ -6,14 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { processAlive, readOwner } from '../../../ledger/data-dir-owner';
-import { startLedgerHost, type LedgerHostHandle } from '../../../ledger/host/spawn';
+import { LEDGER_HOST_EXEC_ARGV, startLedgerHost, type LedgerHostHandle } from '../../../ledger/host/spawn';
 import { listenAddressFor } from '../../../ledger/host/address';
 import { serveLedger, type LedgerServer } from '../../../ledger/host/server';
 import { openLedger } from '../../../ledger/open';
@@ -266,6 +266,18 @@ describe('a ledger host serving a data folder', () => {
     hosts.push(host);
     expect(host.started).toBe(true);
     expect((await readOwner(ledgerDir))?.pid).toBe(host.pid);
+  });
+
+  it("runs with the host's V8 flags (a small young generation), not this process's", async () => {
+    const host = await startLedgerHost(join(folder(), 'ledger'));
+    hosts.push(host);
+    const argv = (await readFile(`/proc/${host.pid}/cmdline`, 'utf8')).split('\0');
+    const flags = argv.slice(
+      1,
+      argv.findIndex((arg) => arg.endsWith('entry.mjs')),
+    );
+    expect(flags).toEqual(LEDGER_HOST_EXEC_ARGV);
+    expect(LEDGER_HOST_EXEC_ARGV).toContain('--max-semi-space-size=2');
   });
 
   it('serves on a loopback port when the folder path is too long for a Unix socket', async () => {
