@@ -12,9 +12,9 @@ const ENTRY = fileURLToPath(new URL('./entry.mjs', import.meta.url));
 
 /**
  * The host's V8 flags. Its JavaScript only moves wire-protocol messages between sockets and PGlite, so
- * V8's young generation stays small: 2 MB semi-spaces instead of Node's default of up to 16 MB. Under
- * `bench:ledger-host --seconds 25` the host's RSS went from 249-253 MB to 222-227 MB with the same CPU
- * (19.1-22.8 s over the hosted runs, both ways). The rest of the host: PGlite's WebAssembly memory (33 MB
+ * V8's young generation stays small: 2 MB semi-spaces instead of Node's default of up to 16 MB. Three
+ * runs of `bench:ledger-host` each way: the host's RSS at the end 245, 251, 258 MB before, 209, 224, 231
+ * MB after, its CPU 19.1, 19.8, 22.8 s before, 18.9, 19.0, 22.0 s after. The rest of the host: PGlite's WebAssembly memory (33 MB
  * of its 128 MB touched), the compiled PostgreSQL and V8's old space, malloc's heap (25 MB) and the Node
  * binary (39 MB); docs/benchmarks.md, round 13.
  */
