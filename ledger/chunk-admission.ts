@@ -28,6 +28,7 @@ import {
   lockBuckets,
   LOG_KEEP_MS,
   minuteFits,
+  PRUNE_LOG_CTE,
   recentAdmissions,
   upstreamOf,
   writeAdmissions,
@@ -85,8 +86,7 @@ export async function tryAcquireMany(db: SqlSession, input: AcquireManyInput): P
     // the earlier leases of these ids, the minute totals (governor_minute_totals) and the open leases, in
     // one statement
     const read = await tx.query(
-      `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint
-                      AND governor_log_prune_due($1::text[], $6::bigint, $8::bigint))
+      `WITH ${PRUNE_LOG_CTE}
        SELECT 'a' AS kind, bucket, NULL AS lease_id, requests AS t, tokens
          FROM governor_minute_totals($3::text[], $4::bigint)
        UNION ALL

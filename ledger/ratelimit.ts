@@ -104,6 +104,14 @@ export function upstreamOf(row: SqlRow): UpstreamState {
  */
 export const LOG_KEEP_MS = 2 * MINUTE_MS;
 
+/**
+ * The CTE that prunes the buckets' log rows older than LOG_KEEP_MS, in batches: once a bucket's oldest
+ * row is a twelfth of that past it (`governor_log_prune_due`, migrations/0015_authorize_locks_late.sql).
+ * Its statement's parameters: $1 the bucket keys, $2 `now - LOG_KEEP_MS`, $6 `now`, $8 LOG_KEEP_MS.
+ */
+export const PRUNE_LOG_CTE = `pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint
+                      AND governor_log_prune_due($1::text[], $6::bigint, $8::bigint))`;
+
 export function dayOf(row: SqlRow): DayCounters {
   return {
     dayStart: asNumber(row.day_start, 'day_start'),
@@ -155,10 +163,8 @@ interface AdmissionReads {
  * What admission reads under the bucket locks, in one statement: whether the lease was admitted before,
  * the sliding-minute totals (requests, tokens) of the buckets with an RPM/TPM limit (`governor_minute_totals`,
  * migrations/0014_rate_seconds.sql: per-second totals, at a cost that does not grow with the rate), the open leases of the buckets
- * with a concurrency limit; it prunes the buckets' log rows older than LOG_KEEP_MS on the way, in
- * batches: once a bucket's oldest row is a twelfth of that past it (`governor_log_prune_due`,
- * migrations/0015_authorize_locks_late.sql; the pruned rows are far outside the window, so the read is
- * the same with or without them).
+ * with a concurrency limit; it prunes the buckets' log rows on the way (PRUNE_LOG_CTE; the pruned rows
+ * are far outside the window, so the read is the same with or without them).
  */
 async function admissionReads(
   tx: SqlQueryable,
@@ -166,8 +172,7 @@ async function admissionReads(
 ): Promise<AdmissionReads> {
   const { keys, minuteKeys, concurrencyKeys, leaseId, now } = input;
   const { rows } = await tx.query(
-    `WITH pruned AS (DELETE FROM rate_admissions WHERE bucket = ANY($1::text[]) AND at <= $2::bigint
-                      AND governor_log_prune_due($1::text[], $6::bigint, $8::bigint))
+    `WITH ${PRUNE_LOG_CTE}
      SELECT 'a' AS kind, bucket, requests AS t, tokens FROM governor_minute_totals($3::text[], $4::bigint)
      UNION ALL
      SELECT 'l', bucket, expires_at, 0 FROM rate_leases
