@@ -16,6 +16,23 @@ import { ensureTemporal } from '../../scripts/install-temporal.mjs';
  */
 const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=FULL'];
 
+/**
+ * Dynamic config for many short workflows. The dev server runs every SQLite statement on one connection,
+ * so each statement a workflow costs is time every other workflow waits for (docs/benchmarks.md, round 14).
+ * - `start-dev` turns the search attributes' cache off unless this key is given, so each workflow start,
+ *   task completion and visibility write read the cluster's metadata again (3-4 reads per workflow). No
+ *   search attribute is registered at run time here (only Temporal's own), so the cache is safe; it
+ *   refreshes by itself.
+ * - The visibility queue is polled at most twice a second instead of 20 times. A workflow that has
+ *   completed when its start's visibility task comes up gets no "running" record, only its closed one
+ *   (Temporal skips the write), so a completion of a few tens of ms no longer costs a visibility write.
+ *   Lists in the UI and `workflow list` lag its state by up to half a second more.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = [
+  'system.forceSearchAttributesCacheRefreshOnRead=false',
+  'history.visibilityProcessorMaxPollRPS=2',
+];
+
 export interface DevServerOptions {
   dataDir: string;
   ip?: string;
@@ -101,6 +118,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     '--log-format',
     'pretty',
     ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
+    ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(temporal, args, { stdio: ['ignore', 'ignore', 'pipe'] });
