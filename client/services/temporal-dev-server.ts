@@ -21,8 +21,8 @@ const SQLITE_PRAGMAS = ['journal_mode=WAL', 'synchronous=FULL'];
  * so each statement a workflow costs is time every other workflow waits for (docs/benchmarks.md, round 14).
  * - `start-dev` turns the search attributes' cache off unless this key is given, so each workflow start,
  *   task completion and visibility write read the cluster's metadata again (3-4 reads per workflow). No
- *   search attribute is registered at run time here (only Temporal's own), so the cache is safe; it
- *   refreshes by itself.
+ *   search attribute is registered at run time here (only Temporal's own), so a cached copy is never
+ *   stale.
  * - The visibility queue is polled at most twice a second instead of 20 times. A workflow that has
  *   completed when its start's visibility task comes up gets no "running" record, only its closed one
  *   (Temporal skips the write), so a completion of a few tens of ms no longer costs a visibility write.
