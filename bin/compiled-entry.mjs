@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** bumped when the way entries are built changes, so older builds count as stale */
-const BUILD_FORMAT = 1;
+const BUILD_FORMAT = 2;
 
 /** the folder `entry` (a path inside the project, e.g. `client/cli/main.ts`) is built into */
 const folderOf = (entry) =>
@@ -43,13 +43,16 @@ export function isFresh(entry) {
 
 // Each module keeps its own import.meta.url (the path of its source file): the sources find their
 // neighbours (migrations, config files, the workflows to bundle, child entry points) relative to it.
+// JavaScript modules too: scripts/install-temporal.mjs finds `.tools/` from it (before format 2, a
+// compiled entry looked for the Temporal binaries under `.build/` and installed them a second time).
 const keepImportMetaUrl = {
   name: 'keep-import-meta-url',
   setup(build) {
-    build.onLoad({ filter: /\.[cm]?ts$/ }, (args) => {
+    build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
       const text = readFileSync(args.path, 'utf8');
       const url = JSON.stringify(pathToFileURL(args.path).href);
-      return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
+      const loader = /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js';
+      return { contents: text.replaceAll('import.meta.url', url), loader };
     });
   },
 };

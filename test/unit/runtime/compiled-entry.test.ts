@@ -19,6 +19,7 @@ interface Report {
   greeting: string;
   args: string[];
   depUrl: string;
+  scriptUrl: string;
   frame: string;
   lazy: string;
 }
@@ -29,13 +30,16 @@ function writeSources(greeting: string) {
     `export const greeting: string = ${JSON.stringify(greeting)};\nexport const depUrl = import.meta.url;\n`,
   );
   writeFileSync(join(dir, 'lazy.ts'), `export const lazy = 'loaded on demand';\n`);
+  // a JavaScript module, as scripts/install-temporal.mjs is
+  writeFileSync(join(dir, 'script.mjs'), `export const scriptUrl = import.meta.url;\n`);
   writeFileSync(
     join(dir, 'entry.ts'),
     [
       `import { greeting, depUrl } from './dep';`,
+      `import { scriptUrl } from './script.mjs';`,
       `const { lazy } = await import('./lazy');`,
       `const frame = new Error('here').stack?.split('\\n')[1] ?? '';`,
-      `process.stdout.write(JSON.stringify({ greeting, args: process.argv.slice(2), depUrl, frame, lazy }));`,
+      `process.stdout.write(JSON.stringify({ greeting, args: process.argv.slice(2), depUrl, scriptUrl, frame, lazy }));`,
       '',
     ].join('\n'),
   );
@@ -73,6 +77,7 @@ describe('entry points compiled ahead', () => {
     // the compiled code runs, yet each module's import.meta.url is its source file
     expect(report.frame).toContain(compiledPathOf(entry));
     expect(fileURLToPath(report.depUrl)).toBe(join(dir, 'dep.ts'));
+    expect(fileURLToPath(report.scriptUrl)).toBe(join(dir, 'script.mjs'));
   });
 
   it('rebuilds when a source it was built from changes', () => {
