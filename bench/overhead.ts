@@ -477,16 +477,18 @@ async function main(): Promise<number> {
       path,
       server ? ms(server.shardLockWaitMs) : '-',
       server ? server.visibilityStartWritesPerWorkflow.toFixed(2) : '-',
+      server ? server.metadataReadsPerWorkflow.toFixed(2) : '-',
     ];
     out();
     out(
       "The dev server's view (its /metrics): the mean wait for its one history shard's lock, which every " +
-        'workflow start and task completion takes for its SQLite write, and the visibility records of a ' +
-        "workflow's start written per completed workflow (one for a workflow still running when that task comes up)",
+        'workflow start and task completion takes for its SQLite write, the visibility records of a ' +
+        "workflow's start written per completed workflow (one for a workflow still running when that task comes up), " +
+        "and its reads of the cluster's metadata per completed workflow (none with the search attributes' cache on)",
     );
     out(
       table(
-        ['run', 'shard lock wait ms', 'start visibility writes per workflow'],
+        ['run', 'shard lock wait ms', 'start visibility writes per workflow', 'metadata reads per workflow'],
         [
           serverRow('floor (sustained)', floorSustained.server),
           serverRow(`floor waiting ${floorWaitMs} ms (sustained)`, floorWaitSustained.server),
@@ -594,6 +596,9 @@ async function main(): Promise<number> {
           floorSustained.server?.visibilityStartWritesPerWorkflow ?? null,
         devserver_visibility_start_writes_per_floor_wait:
           floorWaitSustained.server?.visibilityStartWritesPerWorkflow ?? null,
+        devserver_metadata_reads_per_governed: governedSustained.server?.metadataReadsPerWorkflow ?? null,
+        devserver_metadata_reads_per_floor: floorSustained.server?.metadataReadsPerWorkflow ?? null,
+        devserver_metadata_reads_per_floor_wait: floorWaitSustained.server?.metadataReadsPerWorkflow ?? null,
         floor_wait_ms: floorWaitMs,
         floor_wait_rps_c64: floorWaitSummary.rps,
         process_cpu_ms_per_floor_wait: perRequest(floorWaitSustained.cpu.processMs, floorWaitDone),
