@@ -82,10 +82,10 @@ describe('the dev server startDevServer runs', () => {
         const metadataReads = delta('persistence_requests', 'GetCurrentClusterMetadata');
         const startRecords = delta('visibility_persistence_requests', 'RecordWorkflowExecutionStarted');
         // without the cache: 3-4 reads per workflow (its start, its task's completion, its result)
-        expect(metadataReads).toBeLessThan(WORKFLOWS / 4);
+        expect(metadataReads, `${metadataReads} reads of the cluster's metadata`).toBeLessThan(WORKFLOWS / 4);
         // polled 20 times a second, most of these got a running record first; at twice a second, at most
         // the ones whose task came up in the first poll
-        expect(startRecords).toBeLessThan(WORKFLOWS / 2);
+        expect(startRecords, `${startRecords} start records of ${WORKFLOWS}`).toBeLessThan(WORKFLOWS / 2);
       });
 
       // every one is listed, closed, once its closed record is written
