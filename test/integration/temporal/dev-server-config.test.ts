@@ -8,22 +8,13 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDevServerMetrics } from '../../../bench/overhead-devserver';
 import { startDevServer, type RunningDevServer } from '../../../client/services/temporal-dev-server';
 import { freePort, freePortPair } from '../../support/ports';
 import { workflowBundle } from '../../support/temporal';
 
 const WORKFLOWS = 40;
 const TASK_QUEUE = 'dev-server-config';
-
-/** The sum of a counter over its label sets whose operation is `operation`. */
-function counter(metrics: string, name: string, operation: string): number {
-  let sum = 0;
-  for (const line of metrics.split('\n')) {
-    if (!line.startsWith(`${name}{`) || !line.includes(`operation="${operation}"`)) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 describe('the dev server startDevServer runs', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'gg-devconfig-'));
@@ -44,10 +35,10 @@ describe('the dev server startDevServer runs', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function metrics(): Promise<string> {
+  async function counters() {
     const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(response.ok).toBe(true);
-    return response.text();
+    return parseDevServerMetrics(await response.text());
   }
 
   it('reads no cluster metadata per workflow, skips the start record of a completed one, and lists them all', async () => {
@@ -64,7 +55,7 @@ describe('the dev server startDevServer runs', () => {
         // one before counting: the caches fill and the visibility queue's poll is spent
         await client.workflow.execute('floorEcho', { taskQueue: TASK_QUEUE, workflowId: 'warm', args: [0] });
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        const before = await metrics();
+        const before = await counters();
         const results = await Promise.all(
           Array.from({ length: WORKFLOWS }, (_, n) =>
             client.workflow.execute('floorEcho', {
@@ -75,12 +66,10 @@ describe('the dev server startDevServer runs', () => {
           ),
         );
         expect(results).toEqual(Array.from({ length: WORKFLOWS }, (_, n) => n));
-        const after = await metrics();
+        const after = await counters();
 
-        const delta = (name: string, operation: string) =>
-          counter(after, name, operation) - counter(before, name, operation);
-        const metadataReads = delta('persistence_requests', 'GetCurrentClusterMetadata');
-        const startRecords = delta('visibility_persistence_requests', 'RecordWorkflowExecutionStarted');
+        const metadataReads = after.metadataReads - before.metadataReads;
+        const startRecords = after.visibilityStartWrites - before.visibilityStartWrites;
         // without the cache: 3-4 reads per workflow (its start, its task's completion, its result)
         expect(metadataReads, `${metadataReads} reads of the cluster's metadata`).toBeLessThan(WORKFLOWS / 4);
         // polled 20 times a second, most of these got a running record first; at twice a second, at most
